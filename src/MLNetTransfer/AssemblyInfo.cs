@@ -1,0 +1,2 @@
+// Assembly-level attributes for the MLNetTransfer library.
+[assembly: System.CLSCompliant(false)]
