@@ -1,0 +1,62 @@
+namespace MLNetTransfer.Tests;
+
+/// <summary>
+/// Finds the real assets (models, CIFAR-10 JPEGs, MNIST) for integration tests.
+/// Never skips: a missing folder fails the test with the reason, so CI cannot pass silently.
+/// </summary>
+internal static class TestAssets
+{
+    public const string Variable = "MLNETTRANSFER_ASSETS";
+
+    private static readonly Lazy<string> root = new(Resolve);
+
+    /// <summary>The assets root: $MLNETTRANSFER_ASSETS, else ../shared/assets beside the repository.</summary>
+    public static string Root => root.Value;
+
+    public static string MobileNetV2Int8 => File("models/mobilenetv2-12-int8.onnx");
+    public static string ImageNetLabels => File("models/imagenet-labels.txt");
+    public static string Cifar10Train => Dir("datasets/cifar10/train");
+    public static string Cifar10Test => Dir("datasets/cifar10/test");
+    public static string Mnist => Dir("datasets/mnist");
+
+    public static string File(string relative)
+    {
+        var path = Path.Combine(Root, relative);
+        if (!System.IO.File.Exists(path))
+            throw new FileNotFoundException($"Asset '{relative}' is missing under {Variable}={Root}.", path);
+        return path;
+    }
+
+    public static string Dir(string relative)
+    {
+        var path = Path.Combine(Root, relative);
+        if (!Directory.Exists(path) || !Directory.EnumerateFileSystemEntries(path).Any())
+            throw new DirectoryNotFoundException($"Asset folder '{relative}' is missing or empty under {Variable}={Root}.");
+        return path;
+    }
+
+    private static string Resolve()
+    {
+        var fromEnv = Environment.GetEnvironmentVariable(Variable);
+        if (!string.IsNullOrWhiteSpace(fromEnv))
+            return Directory.Exists(fromEnv) ? Path.GetFullPath(fromEnv)
+                : throw new DirectoryNotFoundException($"{Variable} is set to '{fromEnv}', which does not exist.");
+        // Walk up from the test binaries to the repository, then look beside it (the layout CI uses).
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, "..", "shared", "assets");
+            if (System.IO.File.Exists(Path.Combine(dir.FullName, "MLNetTransfer.sln")) && Directory.Exists(candidate))
+                return Path.GetFullPath(candidate);
+        }
+        throw new DirectoryNotFoundException($"Assets not found: set {Variable} to the assets folder (see README).");
+    }
+}
+
+/// <summary>A scratch folder deleted when the test ends.</summary>
+internal sealed class TempDir : IDisposable
+{
+    public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "mlnt-" + Guid.NewGuid().ToString("N")[..12]);
+    public TempDir() => Directory.CreateDirectory(Path);
+    public string Combine(params string[] parts) => System.IO.Path.Combine([Path, .. parts]);
+    public void Dispose() { try { Directory.Delete(Path, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { } }
+}
