@@ -1,1 +1,17 @@
-System.Console.WriteLine("x");
+using MLNetTransfer.Bench;
+
+// Benchmarks: long measurements that do not belong in tests. Each prints a markdown table row set to stdout.
+// Usage: dotnet run -c Release --project bench/MLNetTransfer.Bench -- <featurize|rss|cifar-full|all> [--quick]
+var what = args.FirstOrDefault() ?? "featurize";
+bool quick = args.Contains("--quick");
+var assets = Environment.GetEnvironmentVariable("MLNETTRANSFER_ASSETS")
+    ?? throw new InvalidOperationException("Set MLNETTRANSFER_ASSETS to the assets folder.");
+Console.WriteLine($"machine: {Environment.ProcessorCount} cores, {GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1L << 30)} GiB, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}; date {DateTime.UtcNow:yyyy-MM-dd}");
+switch (what)
+{
+    case "featurize": FeaturizationBench.Run(assets, quick ? 500 : 2000); break;
+    case "rss": FeaturizationBench.PeakRss(assets, quick ? 5000 : 60000); break;
+    case "cifar-full": CifarFullBench.Run(assets, quick); break;
+    default: Console.Error.WriteLine($"unknown benchmark '{what}'"); return 2;
+}
+return 0;

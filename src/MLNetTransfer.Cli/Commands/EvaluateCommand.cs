@@ -1,0 +1,39 @@
+using System.CommandLine;
+using Microsoft.ML;
+using MLNetTransfer.Data;
+using MLNetTransfer.Evaluation;
+using MLNetTransfer.Training;
+
+namespace MLNetTransfer.Cli.Commands;
+
+/// <summary><c>evaluate</c>: a saved model on folder-per-class test images → metrics.json (+ confusion.png, report.html).</summary>
+internal static class EvaluateCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string>("--model") { Description = "model.zip written by train", Required = true };
+        var test = new Option<string>("--test") { Description = "Test images, one folder per class", Required = true };
+        var maxPerClass = CommonOptions.MaxPerClass();
+        var seed = CommonOptions.Seed();
+        var output = new Option<string?>("--out") { Description = "Output folder (default: the model's folder)" };
+        var command = new Command("evaluate", "Evaluate a saved model on labelled images") { model, test, maxPerClass, seed, output };
+        command.SetAction(result => CliRunner.Guard(() =>
+        {
+            var ml = new MLContext(result.GetValue(seed));
+            var modelPath = result.GetValue(model)!;
+            var classifier = ImageClassifierModel.Load(ml, modelPath);
+            var listing = ImageFolder.Scan(result.GetValue(test)!, new ImageFolderOptions { MaxPerClass = result.GetValue(maxPerClass), Seed = result.GetValue(seed) });
+            foreach (var s in listing.Skipped) Console.Error.WriteLine($"skipped: {s.Path}: {s.Reason}");
+            var unseen = listing.Images.Where(t => !classifier.Labels.Contains(t.Label)).Select(t => t.Label).Distinct().ToList();
+            if (unseen.Count > 0) Console.Error.WriteLine($"warning: test labels absent from training are left out of the metrics: {string.Join(", ", unseen)}");
+            var report = ModelEvaluation.Evaluate(ml, classifier, listing.Images);
+            report.Details["model"] = Path.GetFullPath(modelPath);
+            report.Details["testDir"] = result.GetValue(test)!;
+            var outDir = result.GetValue(output) ?? Path.GetDirectoryName(Path.GetFullPath(modelPath))!;
+            OutputFiles.WriteReport(outDir, report, $"Evaluation of {Path.GetFileName(modelPath)}");
+            OutputFiles.PrintSummary(report, outDir);
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+}

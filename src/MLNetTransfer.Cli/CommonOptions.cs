@@ -1,0 +1,37 @@
+using System.CommandLine;
+using MLNetTransfer.Backbones;
+
+namespace MLNetTransfer.Cli;
+
+/// <summary>Options shared by several commands.</summary>
+internal static class CommonOptions
+{
+    public static readonly Option<bool> Quiet = new("--quiet", "-q") { Description = "No progress bars; results only", Recursive = true };
+
+    public static readonly Option<string?> Assets = new("--assets")
+    {
+        Description = $"Assets folder (models, datasets); default ${AssetResolver.EnvironmentVariable}, then ~/.cache/mlnettransfer",
+        Recursive = true,
+    };
+
+    public static Option<int> Seed() => new("--seed") { Description = "Random seed (sampling, splits, training)", DefaultValueFactory = _ => 1 };
+
+    public static Option<string> Backbone() => new("--backbone")
+    {
+        Description = "mobilenetv2-int8 | resnet50 | PATH.onnx",
+        DefaultValueFactory = _ => BackboneCatalog.MobileNetV2Int8.Name,
+    };
+
+    public static Option<string?> FeatureNode() => new("--feature-node") { Description = "Embedding tensor name (required for a PATH.onnx backbone)" };
+
+    public static Option<int?> ImageSize() => new("--image-size") { Description = "Side of the square image the network sees (default: the backbone's, 224)" };
+
+    public static Option<int?> MaxPerClass() => new("--max-per-class") { Description = "Seeded stratified sample of N images per class from each folder" };
+
+    public static Option<string?> Cache() => new("--cache") { Description = "Embedding cache folder (a second run only reads)" };
+
+    public static AssetResolver Resolver(System.CommandLine.ParseResult result) => new(result.GetValue(Assets));
+
+    public static BackboneInfo ResolveBackbone(System.CommandLine.ParseResult result, Option<string> backbone, Option<string?> featureNode) =>
+        BackboneCatalog.Resolve(result.GetValue(backbone)!, result.GetValue(featureNode));
+}

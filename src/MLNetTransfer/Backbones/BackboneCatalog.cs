@@ -1,0 +1,91 @@
+namespace MLNetTransfer.Backbones;
+
+/// <summary>
+/// The built-in backbones. Entries are data; add one by creating a <see cref="BackboneInfo"/>
+/// (or <see cref="FromOnnxFile"/> for any ONNX image classifier).
+/// </summary>
+public static class BackboneCatalog
+{
+    /// <summary>
+    /// MobileNetV2 1.0 (ImageNet-1k), ONNX Model Zoo, statically quantized to int8 (QOperator), opset 12.
+    /// Embedding: the 1280-wide pooled tensor <c>464_quantized</c>, dequantized with <c>464_scale</c>/<c>464_zero_point</c>.
+    /// </summary>
+    public static BackboneInfo MobileNetV2Int8 { get; } = new(
+        Name: "mobilenetv2-int8",
+        Asset: new AssetInfo(
+            "models/mobilenetv2-12-int8.onnx",
+            "https://github.com/onnx/models/raw/main/validated/vision/classification/mobilenet/model/mobilenetv2-12-int8.onnx",
+            3_655_033,
+            "cc028fe6cae7bc11a4ff53cfc9b79c920e8be65ce33a904ec3e2a8f66d77f95f"),
+        InputName: "input",
+        InputSize: 224,
+        Mean: BackboneInfo.ImageNetMean,
+        Std: BackboneInfo.ImageNetStd,
+        LogitsName: "output",
+        Embedding: new EmbeddingNode("464_quantized", 1280, "464_scale", "464_zero_point"))
+    {
+        Description = "MobileNetV2 1.0, ImageNet-1k, int8 (ONNX Model Zoo), 3.5 MB, 1280-d embedding",
+    };
+
+    /// <summary>
+    /// ResNet-50 v1 (ONNX Model Zoo, fp32, opset 12). Not shipped with this project's assets and its sha256 is not
+    /// recorded, so it is never downloaded automatically: place <c>models/resnet50-v1-12.onnx</c> in an assets folder.
+    /// The tensor names follow the Model Zoo v1 export and were not verified on this machine (no file here):
+    /// run <c>mlnet-transfer inspect</c> on your file and pass <c>--feature-node</c> if they differ.
+    /// </summary>
+    public static BackboneInfo ResNet50 { get; } = new(
+        Name: "resnet50",
+        Asset: new AssetInfo(
+            "models/resnet50-v1-12.onnx",
+            "https://github.com/onnx/models/raw/main/validated/vision/classification/resnet/model/resnet50-v1-12.onnx",
+            null,
+            null),
+        InputName: "data",
+        InputSize: 224,
+        Mean: BackboneInfo.ImageNetMean,
+        Std: BackboneInfo.ImageNetStd,
+        LogitsName: "resnetv17_dense0_fwd",
+        Embedding: new EmbeddingNode("resnetv17_pool1_fwd", 2048))
+    {
+        Description = "ResNet-50 v1, ImageNet-1k, fp32 (ONNX Model Zoo), 98 MB, 2048-d embedding; bring your own file",
+    };
+
+    /// <summary>All built-in entries.</summary>
+    public static IReadOnlyList<BackboneInfo> All { get; } = [MobileNetV2Int8, ResNet50];
+
+    /// <summary>Finds a built-in entry by name (case-insensitive).</summary>
+    /// <exception cref="ArgumentException">No entry has that name; the message lists the known names.</exception>
+    public static BackboneInfo Get(string name) =>
+        All.FirstOrDefault(b => string.Equals(b.Name, name, StringComparison.OrdinalIgnoreCase))
+        ?? throw new ArgumentException(
+            $"Unknown backbone '{name}'. Known: {string.Join(", ", All.Select(b => b.Name))}, or a path to an .onnx file.", nameof(name));
+
+    /// <summary>A catalog name, or a path to an .onnx file (then <paramref name="embeddingNode"/> is required).</summary>
+    public static BackboneInfo Resolve(string nameOrPath, string? embeddingNode = null, int? embeddingDimension = null)
+    {
+        if (nameOrPath.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) || File.Exists(nameOrPath))
+            return FromOnnxFile(nameOrPath, embeddingNode
+                ?? throw new ArgumentException($"Backbone '{nameOrPath}' is a file: name its embedding tensor (--feature-node)."),
+                embeddingDimension);
+        var entry = Get(nameOrPath);
+        return embeddingNode is null ? entry : entry with { Embedding = new EmbeddingNode(embeddingNode, embeddingDimension ?? 0) };
+    }
+
+    /// <summary>
+    /// Any ONNX image classifier taking float [N,3,H,W]. The embedding tensor must be float; its width is read from the
+    /// graph when <paramref name="embeddingDimension"/> is null.
+    /// </summary>
+    public static BackboneInfo FromOnnxFile(string path, string embeddingNode, int? embeddingDimension = null,
+        string inputName = "", int inputSize = 224, float[]? mean = null, float[]? std = null) =>
+        new(Name: Path.GetFileNameWithoutExtension(path),
+            Asset: new AssetInfo(Path.GetFullPath(path), null, null, null),
+            InputName: inputName,
+            InputSize: inputSize,
+            Mean: mean ?? BackboneInfo.ImageNetMean,
+            Std: std ?? BackboneInfo.ImageNetStd,
+            LogitsName: null,
+            Embedding: new EmbeddingNode(embeddingNode, embeddingDimension ?? 0))
+        {
+            Description = $"user ONNX file {path}",
+        };
+}

@@ -1,0 +1,54 @@
+namespace MLNetTransfer.Backbones;
+
+/// <summary>
+/// One pretrained image backbone, described as data (timm's registry idea): where its ONNX file comes from,
+/// how its input is normalized, and which graph tensors hold the logits and the pooled embedding.
+/// </summary>
+/// <param name="Name">Catalog name used by the CLI (<c>--backbone</c>), e.g. <c>mobilenetv2-int8</c>.</param>
+/// <param name="Asset">The ONNX file: relative path in an assets folder, url, size and sha256.</param>
+/// <param name="InputName">Graph input that takes the image batch, float [N,3,H,W].</param>
+/// <param name="InputSize">Height and width the network was trained at (square).</param>
+/// <param name="Mean">Per-channel mean (RGB) subtracted after scaling pixels to [0,1].</param>
+/// <param name="Std">Per-channel standard deviation (RGB) divided after subtracting the mean.</param>
+/// <param name="LogitsName">Graph output with the ImageNet logits, or null when unknown.</param>
+/// <param name="Embedding">Where the pooled embedding lives in the graph.</param>
+public sealed record BackboneInfo(
+    string Name,
+    AssetInfo Asset,
+    string InputName,
+    int InputSize,
+    float[] Mean,
+    float[] Std,
+    string? LogitsName,
+    EmbeddingNode Embedding)
+{
+    /// <summary>ImageNet normalization (torchvision): mean (0.485, 0.456, 0.406), std (0.229, 0.224, 0.225).</summary>
+    public static readonly float[] ImageNetMean = [0.485f, 0.456f, 0.406f];
+
+    /// <inheritdoc cref="ImageNetMean"/>
+    public static readonly float[] ImageNetStd = [0.229f, 0.224f, 0.225f];
+
+    /// <summary>Free-text description shown by the CLI.</summary>
+    public string Description { get; init; } = "";
+
+    /// <summary>A stable key for caches: name plus file hash, so a changed file never reuses stale features.</summary>
+    public string CacheKey => $"{Name}-{(Asset.Sha256 ?? "nosha")[..Math.Min(12, (Asset.Sha256 ?? "nosha").Length)]}-{Embedding.TensorName}";
+}
+
+/// <summary>The graph tensor holding a backbone's pooled embedding.</summary>
+/// <param name="TensorName">Tensor name in the graph (need not be a graph output).</param>
+/// <param name="Dimension">Embedding width, e.g. 1280 for MobileNetV2.</param>
+/// <param name="QuantScaleName">For quantized graphs: the scale tensor that dequantizes it; null for float tensors.</param>
+/// <param name="QuantZeroPointName">For quantized graphs: the zero-point tensor; null for float tensors.</param>
+public sealed record EmbeddingNode(string TensorName, int Dimension, string? QuantScaleName = null, string? QuantZeroPointName = null)
+{
+    /// <summary>True when the tensor is quantized and must be dequantized to float.</summary>
+    public bool IsQuantized => QuantScaleName is not null;
+}
+
+/// <summary>An external file the library needs: found in an assets folder or downloaded and verified.</summary>
+/// <param name="RelativePath">Path inside an assets folder, e.g. <c>models/mobilenetv2-12-int8.onnx</c>.</param>
+/// <param name="Url">Where to download it from when online; null when it cannot be downloaded.</param>
+/// <param name="Size">Expected size in bytes, or null when unknown.</param>
+/// <param name="Sha256">Expected lowercase hex sha256, or null when unknown (then the file is never downloaded).</param>
+public sealed record AssetInfo(string RelativePath, string? Url, long? Size, string? Sha256);

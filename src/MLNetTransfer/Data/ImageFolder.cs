@@ -1,0 +1,115 @@
+using SkiaSharp;
+
+namespace MLNetTransfer.Data;
+
+/// <summary>Options of <see cref="ImageFolder.Scan"/>.</summary>
+public sealed class ImageFolderOptions
+{
+    /// <summary>Open each file's header to skip unreadable ones (zero-byte, text named .jpg, unknown format). Default true.</summary>
+    public bool ValidateImages { get; set; } = true;
+
+    /// <summary>Follow symbolic links to folders (cycles are detected and skipped). Default false.</summary>
+    public bool FollowSymlinks { get; set; }
+
+    /// <summary>Keep a seeded stratified sample of at most this many images per class. Default null (all).</summary>
+    public int? MaxPerClass { get; set; }
+
+    /// <summary>Seed of the sample. Default 1.</summary>
+    public int Seed { get; set; } = 1;
+}
+
+/// <summary>The result of scanning a folder-per-class tree.</summary>
+/// <param name="Root">The scanned folder.</param>
+/// <param name="Images">Usable images, ordered by class then file name (ordinal).</param>
+/// <param name="Classes">Class names with at least one usable image, sorted ordinally.</param>
+/// <param name="Skipped">Files passed over, with the reason.</param>
+/// <param name="Warnings">Other findings (empty class folders, stray files in the root).</param>
+public sealed record ImageFolderListing(string Root, IReadOnlyList<LabeledImage> Images, IReadOnlyList<string> Classes,
+    IReadOnlyList<SkippedImage> Skipped, IReadOnlyList<string> Warnings);
+
+/// <summary>Folder-per-class image datasets: <c>root/CLASS/*.jpg</c>, the label being the folder name.</summary>
+public static class ImageFolder
+{
+    /// <summary>File extensions read as images (case-insensitive).</summary>
+    public static IReadOnlySet<string> Extensions { get; } =
+        new HashSet<string>([".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp"], StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Lists the labelled images under <paramref name="root"/>.</summary>
+    /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
+    /// <exception cref="InvalidDataException">No class folder holds a usable image.</exception>
+    public static ImageFolderListing Scan(string root, ImageFolderOptions? options = null)
+    {
+        options ??= new();
+        if (!Directory.Exists(root)) throw new DirectoryNotFoundException($"{root}: image folder not found.");
+        var full = Path.GetFullPath(root);
+        var images = new List<LabeledImage>();
+        var skipped = new List<SkippedImage>();
+        var warnings = new List<string>();
+
+        var stray = Directory.EnumerateFiles(full).Where(f => Extensions.Contains(Path.GetExtension(f))).Take(3).ToList();
+        foreach (var dir in Directory.EnumerateDirectories(full).Order(StringComparer.Ordinal))
+        {
+            var info = new DirectoryInfo(dir);
+            if (info.LinkTarget is not null && !options.FollowSymlinks) { warnings.Add($"{dir}: symbolic link not followed"); continue; }
+            var label = info.Name;
+            int before = images.Count;
+            foreach (var file in EnumerateFiles(dir, options.FollowSymlinks, warnings))
+            {
+                if (!Extensions.Contains(Path.GetExtension(file))) continue;
+                var problem = options.ValidateImages ? Check(file) : null;
+                if (problem is null) images.Add(new LabeledImage(file, label));
+                else skipped.Add(new SkippedImage(file, problem));
+            }
+            if (images.Count == before) warnings.Add($"{dir}: class folder '{label}' has no usable image; class left out");
+        }
+        if (images.Count == 0)
+            throw new InvalidDataException(stray.Count > 0
+                ? $"{root}: images lie directly in the folder; put them in one sub-folder per class (e.g. {root}/cat/1.jpg)."
+                : $"{root}: no class folder with a usable image ({skipped.Count} files skipped).");
+        if (stray.Count > 0) warnings.Add($"{root}: image files directly in the root are ignored (labels come from sub-folders)");
+
+        IReadOnlyList<LabeledImage> result = images;
+        if (options.MaxPerClass is int n) result = Stratified.Sample(images, i => i.Label, n, options.Seed);
+        var classes = result.Select(i => i.Label).Distinct().Order(StringComparer.Ordinal).ToList();
+        return new ImageFolderListing(full, result, classes, skipped, warnings);
+    }
+
+    /// <summary>Why a file cannot be used as an image, or null when its header decodes.</summary>
+    public static string? Check(string file)
+    {
+        try
+        {
+            var length = new FileInfo(file).Length;
+            if (length == 0) return "zero-byte file";
+            using var stream = File.OpenRead(file);
+            using var codec = SKCodec.Create(stream, out var result);
+            if (codec is null) return $"not a readable image ({result})";
+            if (codec.Info.Width <= 0 || codec.Info.Height <= 0) return "image has no pixels";
+            return null;
+        }
+        catch (IOException ex) { return $"cannot read: {ex.Message}"; }
+        catch (UnauthorizedAccessException ex) { return $"cannot read: {ex.Message}"; }
+    }
+
+    private static IEnumerable<string> EnumerateFiles(string dir, bool followLinks, List<string> warnings)
+    {
+        // Recursion into sub-folders of a class folder, with cycle detection on resolved paths.
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var stack = new Stack<string>([dir]);
+        var files = new List<string>();
+        while (stack.Count > 0)
+        {
+            var current = stack.Pop();
+            var info = new DirectoryInfo(current);
+            var resolved = info.LinkTarget is null ? info.FullName : info.ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? info.FullName;
+            if (!seen.Add(resolved)) { warnings.Add($"{current}: symbolic link loop skipped"); continue; }
+            files.AddRange(Directory.EnumerateFiles(current));
+            foreach (var sub in Directory.EnumerateDirectories(current))
+            {
+                if (new DirectoryInfo(sub).LinkTarget is not null && !followLinks) { warnings.Add($"{sub}: symbolic link not followed"); continue; }
+                stack.Push(sub);
+            }
+        }
+        return files.Order(StringComparer.Ordinal);
+    }
+}

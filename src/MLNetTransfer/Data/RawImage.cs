@@ -1,0 +1,62 @@
+using SkiaSharp;
+
+namespace MLNetTransfer.Data;
+
+/// <summary>Encodes raw pixel arrays (CIFAR records, MNIST digits) as PNG bytes with SkiaSharp.</summary>
+public static class RawImage
+{
+    /// <summary>PNG of an RGB image given as planes (CHW: all R, then all G, then all B), as CIFAR stores it.</summary>
+    public static byte[] EncodePngFromPlanes(ReadOnlySpan<byte> chw, int width, int height)
+    {
+        int plane = width * height;
+        if (chw.Length != 3 * plane) throw new ArgumentException($"expected {3 * plane} bytes for {width}x{height} RGB, got {chw.Length}.");
+        using var bitmap = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Opaque));
+        var dst = new byte[plane * 4];
+        for (int i = 0; i < plane; i++)
+        {
+            dst[i * 4] = chw[i];
+            dst[i * 4 + 1] = chw[plane + i];
+            dst[i * 4 + 2] = chw[2 * plane + i];
+            dst[i * 4 + 3] = 255;
+        }
+        System.Runtime.InteropServices.Marshal.Copy(dst, 0, bitmap.GetPixels(), dst.Length);
+        return Encode(bitmap);
+    }
+
+    /// <summary>PNG of an 8-bit grayscale image (row-major).</summary>
+    public static byte[] EncodePngGray(ReadOnlySpan<byte> pixels, int width, int height)
+    {
+        if (pixels.Length != width * height) throw new ArgumentException($"expected {width * height} bytes for {width}x{height}, got {pixels.Length}.");
+        using var bitmap = new SKBitmap(new SKImageInfo(width, height, SKColorType.Gray8, SKAlphaType.Opaque));
+        System.Runtime.InteropServices.Marshal.Copy(pixels.ToArray(), 0, bitmap.GetPixels(), pixels.Length);
+        return Encode(bitmap);
+    }
+
+    /// <summary>Decodes any supported image to RGB planes (CHW) at its own size; alpha is dropped, gray is replicated.</summary>
+    /// <exception cref="InvalidDataException">The bytes are not a decodable image; the message names <paramref name="source"/>.</exception>
+    public static byte[] DecodeToPlanes(byte[] encoded, string source, out int width, out int height)
+    {
+        using var decoded = SKBitmap.Decode(encoded) ?? throw new InvalidDataException($"{source}: corrupt or unsupported image.");
+        using var rgba = decoded.ColorType == SKColorType.Rgba8888 ? null : decoded.Copy(SKColorType.Rgba8888);
+        var bitmap = rgba ?? decoded;
+        width = bitmap.Width;
+        height = bitmap.Height;
+        var px = bitmap.GetPixelSpan();
+        int plane = width * height;
+        var chw = new byte[3 * plane];
+        for (int i = 0; i < plane; i++)
+        {
+            chw[i] = px[i * 4];
+            chw[plane + i] = px[i * 4 + 1];
+            chw[2 * plane + i] = px[i * 4 + 2];
+        }
+        return chw;
+    }
+
+    private static byte[] Encode(SKBitmap bitmap)
+    {
+        using var image = SKImage.FromBitmap(bitmap);
+        using var data = image.Encode(SKEncodedImageFormat.Png, 100);
+        return data.ToArray();
+    }
+}

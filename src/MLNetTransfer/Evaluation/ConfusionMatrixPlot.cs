@@ -1,0 +1,50 @@
+using MLNetTransfer.IO;
+using OxyPlot;
+using OxyPlot.Axes;
+using OxyPlot.Series;
+
+namespace MLNetTransfer.Evaluation;
+
+/// <summary>Renders a confusion matrix as a PNG heat map with counts in the cells (OxyPlot on SkiaSharp 2.88).</summary>
+public static class ConfusionMatrixPlot
+{
+    /// <summary>Builds the OxyPlot model: rows are true labels (top to bottom), columns predicted labels.</summary>
+    public static PlotModel Build(ConfusionMatrixData matrix, string title = "Confusion matrix")
+    {
+        int k = matrix.Labels.Length;
+        // HeatMapSeries indexes Data[x, y]; y grows upwards, so row 0 (first true label) goes on top.
+        var data = new double[k, k];
+        for (int t = 0; t < k; t++)
+            for (int p = 0; p < k; p++)
+                data[p, k - 1 - t] = matrix.Counts[t][p];
+
+        var model = new PlotModel { Title = title, Background = OxyColors.White };
+        model.Axes.Add(new LinearColorAxis { Position = AxisPosition.Right, Palette = OxyPalettes.BlueWhiteRed(64).Reverse(), Minimum = 0, IsAxisVisible = false });
+        model.Axes.Add(CategoryAxis(AxisPosition.Bottom, "predicted", matrix.Labels, angle: -45));
+        model.Axes.Add(CategoryAxis(AxisPosition.Left, "true", [.. matrix.Labels.Reverse()], angle: 0));
+        model.Series.Add(new HeatMapSeries
+        {
+            X0 = 0, X1 = k - 1, Y0 = 0, Y1 = k - 1,
+            Data = data,
+            RenderMethod = HeatMapRenderMethod.Rectangles,
+            LabelFormatString = "0",
+            LabelFontSize = k <= 12 ? 0.25 : 0.18,
+        });
+        return model;
+    }
+
+    /// <summary>Writes the PNG atomically; the size grows with the number of classes.</summary>
+    public static void SavePng(ConfusionMatrixData matrix, string path, string title = "Confusion matrix")
+    {
+        int side = Math.Clamp(160 + 48 * matrix.Labels.Length, 400, 2000);
+        var model = Build(matrix, title);
+        AtomicFile.Write(path, stream => new OxyPlot.SkiaSharp.PngExporter { Width = side, Height = side }.Export(model, stream));
+    }
+
+    private static CategoryAxis CategoryAxis(AxisPosition position, string title, string[] labels, double angle)
+    {
+        var axis = new CategoryAxis { Position = position, Title = title, Angle = angle, GapWidth = 0, IsZoomEnabled = false };
+        axis.Labels.AddRange(labels);
+        return axis;
+    }
+}

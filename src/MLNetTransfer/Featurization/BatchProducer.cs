@@ -1,0 +1,183 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace MLNetTransfer.Featurization;
+
+/// <summary>Embeddings of consecutive rows, <see cref="Count"/> × dimension floats.</summary>
+internal sealed class FeatureBatch(float[] values, int count, int dimension)
+{
+    public int Count => count;
+    public ReadOnlySpan<float> Row(int i) => values.AsSpan(i * dimension, dimension);
+}
+
+/// <summary>
+/// Decodes images on a background thread (ML.NET LoadImages → ResizeImages → ExtractPixels) into batches, while the
+/// consumer's thread runs ONNX Runtime on the previous batch. The queue holds at most two decoded batches, so memory
+/// stays bounded whatever the dataset size. Cached embeddings skip decoding and inference.
+/// </summary>
+internal sealed class BatchProducer : IDisposable
+{
+    private readonly FeaturizeImageTransformer owner;
+    private readonly BlockingCollection<Decoded> queue = new(boundedCapacity: 2);
+    private readonly CancellationTokenSource cancel = new();
+    private readonly Task worker;
+    private readonly EmbeddingCache? cache;
+    private readonly int dimension;
+    private readonly int pixelsPerImage;
+    private long done;
+
+    public BatchProducer(FeaturizeImageTransformer owner, IDataView input)
+    {
+        this.owner = owner;
+        var options = owner.Options;
+        dimension = options.Backbone.Embedding.Dimension;
+        pixelsPerImage = 3 * owner.DecodeWidth * owner.DecodeHeight;
+        if (options.CacheFolder is not null)
+            cache = new EmbeddingCache(options.CacheFolder,
+                $"{options.Backbone.CacheKey}-{owner.DecodeWidth}x{owner.DecodeHeight}-{owner.NetworkSize}", dimension);
+        var decoded = owner.DecodeChain.Transform(input);
+        worker = Task.Factory.StartNew(() => Produce(input, decoded), cancel.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+    }
+
+    /// <summary>The next batch (inference done), or null after the last row.</summary>
+    public FeatureBatch? Next()
+    {
+        if (!queue.TryTake(out var item, Timeout.Infinite, cancel.Token)) return null;
+        if (item.Error is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(item.Error);
+        var output = new float[item.Count * dimension];
+        item.Cached.AsSpan(0, item.Count * dimension).CopyTo(output);
+        if (item.ComputeCount > 0)
+        {
+            var computed = owner.Runner.Run(item.Pixels!, item.ComputeCount, owner.DecodeHeight, owner.DecodeWidth);
+            for (int j = 0; j < item.ComputeCount; j++)
+            {
+                var row = computed.AsSpan(j * dimension, dimension);
+                row.CopyTo(output.AsSpan(item.ComputeRows[j] * dimension));
+                if (cache is not null && item.Keys[item.ComputeRows[j]] is { } key) cache.Write(key, row);
+            }
+        }
+        item.Release();
+        done += item.Count;
+        owner.Options.Progress?.Invoke(done);
+        return new FeatureBatch(output, item.Count, dimension);
+    }
+
+    private void Produce(IDataView input, IDataView decoded)
+    {
+        long rowsSeen = 0;
+        try
+        {
+            var options = owner.Options;
+            var pixelColumn = decoded.Schema[FeaturizeImageTransformer.PixelColumn];
+            var pathColumn = decoded.Schema[options.InputColumnName];
+            using var cursor = decoded.GetRowCursor([pixelColumn, pathColumn]);
+            var getPixels = cursor.GetGetter<VBuffer<float>>(pixelColumn);
+            var getPath = cursor.GetGetter<ReadOnlyMemory<char>>(pathColumn);
+            VBuffer<float> pixels = default;
+            ReadOnlyMemory<char> path = default;
+            bool more = true;
+            while (more && !cancel.IsCancellationRequested)
+            {
+                var batch = new Decoded(options.BatchSize, pixelsPerImage, dimension);
+                while (batch.Count < options.BatchSize && (more = cursor.MoveNext()))
+                {
+                    getPath(ref path);
+                    var file = options.ImageFolder is null ? path.ToString() : Path.Combine(options.ImageFolder, path.ToString());
+                    if (!File.Exists(file)) throw new FileNotFoundException($"{file}: image file not found.", file);
+                    rowsSeen++;
+                    int row = batch.Count++;
+                    if (cache is not null)
+                    {
+                        var key = EmbeddingCache.KeyOf(File.ReadAllBytes(file));
+                        if (cache.TryRead(key, batch.Cached.AsSpan(row * dimension, dimension))) continue;
+                        batch.Keys[row] = key;
+                    }
+                    try { getPixels(ref pixels); }
+                    catch (Exception ex) when (ex is not OperationCanceledException)
+                    {
+                        throw new InvalidDataException($"{file}: corrupt or unsupported image ({ex.GetType().Name}: {ex.Message})", ex);
+                    }
+                    if (pixels.Length != pixelsPerImage)
+                        throw new InvalidDataException($"{file}: decoded to {pixels.Length} values, expected {pixelsPerImage}.");
+                    pixels.GetValues().CopyTo(batch.Pixels.AsSpan(batch.ComputeCount * pixelsPerImage));
+                    batch.ComputeRows[batch.ComputeCount++] = row;
+                }
+                if (batch.Count > 0) queue.Add(batch, cancel.Token); else batch.Release();
+            }
+        }
+        catch (OperationCanceledException) { }
+        catch (Exception ex)
+        {
+            var error = ex is InvalidDataException or FileNotFoundException ? ex : Explain(input, rowsSeen, ex);
+            try { queue.Add(Decoded.Failed(error), cancel.Token); } catch (OperationCanceledException) { }
+        }
+        finally { queue.CompleteAdding(); }
+    }
+
+    // ML.NET decodes ahead on worker threads and reports a bad image without its path: find the culprit by decoding
+    // the files from the failing row on, so the error names the file.
+    private Exception Explain(IDataView input, long fromRow, Exception ex)
+    {
+        var reason = ex.GetBaseException().Message;
+        try
+        {
+            var options = owner.Options;
+            var column = input.Schema[options.InputColumnName];
+            using var cursor = input.GetRowCursor([column]);
+            var getPath = cursor.GetGetter<ReadOnlyMemory<char>>(column);
+            ReadOnlyMemory<char> path = default;
+            for (long row = 0; cursor.MoveNext() && row < fromRow + 1024; row++)
+            {
+                if (row < fromRow - 1) continue;
+                getPath(ref path);
+                var file = options.ImageFolder is null ? path.ToString() : Path.Combine(options.ImageFolder, path.ToString());
+                using var bitmap = File.Exists(file) ? SkiaSharp.SKBitmap.Decode(file) : null;
+                if (bitmap is null) return new InvalidDataException($"{file}: corrupt or unsupported image ({reason})", ex);
+            }
+        }
+        catch (Exception) when (ex is not null) { }
+        return new InvalidDataException($"an image could not be decoded ({reason})", ex);
+    }
+
+    public void Dispose()
+    {
+        cancel.Cancel();
+        try { worker.Wait(); } catch (AggregateException) { }
+        while (queue.TryTake(out var left)) left.Release();
+        queue.Dispose();
+        cancel.Dispose();
+    }
+
+    /// <summary>One decoded batch: pixels of the rows to compute, cached embeddings of the others.</summary>
+    private sealed class Decoded
+    {
+        public Decoded(int capacity, int pixelsPerImage, int dimension)
+        {
+            Pixels = ArrayPool<float>.Shared.Rent(capacity * pixelsPerImage);
+            Cached = ArrayPool<float>.Shared.Rent(capacity * dimension);
+            ComputeRows = new int[capacity];
+            Keys = new string?[capacity];
+        }
+
+        private Decoded(Exception error) { Error = error; Pixels = Cached = []; ComputeRows = []; Keys = []; }
+
+        public static Decoded Failed(Exception error) => new(error);
+
+        public float[] Pixels { get; private set; }
+        public float[] Cached { get; private set; }
+        public int[] ComputeRows { get; }
+        public string?[] Keys { get; }
+        public int Count;
+        public int ComputeCount;
+        public Exception? Error { get; }
+
+        public void Release()
+        {
+            if (Pixels.Length > 0) ArrayPool<float>.Shared.Return(Pixels);
+            if (Cached.Length > 0) ArrayPool<float>.Shared.Return(Cached);
+            Pixels = Cached = [];
+        }
+    }
+}

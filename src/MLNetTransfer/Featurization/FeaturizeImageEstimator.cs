@@ -1,0 +1,58 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using SkiaSharp;
+
+namespace MLNetTransfer.Featurization;
+
+/// <summary>
+/// ML.NET estimator: image paths in, a frozen pretrained backbone's embedding out (the "intermediate output"
+/// strategy). Fitting reads no data beyond a few image headers; it prepares the ONNX graph (embedding exposed,
+/// normalization and resize inside the graph). Create it with
+/// <see cref="FeaturizationCatalog.FeaturizeImage(TransformsCatalog, string, string, Backbones.BackboneInfo?)"/>.
+/// </summary>
+public sealed class FeaturizeImageEstimator : IEstimator<FeaturizeImageTransformer>
+{
+    private readonly MLContext ml;
+    private readonly FeaturizeImageOptions options;
+
+    /// <summary>Creates the estimator; see <see cref="FeaturizeImageOptions"/> for defaults.</summary>
+    public FeaturizeImageEstimator(MLContext ml, FeaturizeImageOptions options)
+    {
+        this.ml = ml ?? throw new ArgumentNullException(nameof(ml));
+        this.options = options ?? throw new ArgumentNullException(nameof(options));
+        if (options.BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(options), "BatchSize must be at least 1.");
+    }
+
+    /// <summary>Validates the schema, chooses the decode size, and builds the featurizer graph.</summary>
+    public FeaturizeImageTransformer Fit(IDataView input)
+    {
+        GetOutputSchema(SchemaShapes.FromSchema(input.Schema));
+        int network = options.NetworkSize ?? options.Backbone.InputSize;
+        var decode = options.DecodeSize ?? ChooseDecodeSize(input, network);
+        var graph = FeaturizerGraph.Build(options.Backbone, options.Assets, network, options.OutputColumnName);
+        return new FeaturizeImageTransformer(ml, options, graph, decode.Width, decode.Height, network);
+    }
+
+    /// <summary>Input: the path column (text). Output: adds the embedding column, a known-size float vector.</summary>
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        SchemaShapes.RequireText(inputSchema, options.InputColumnName, "Image path");
+        int dim = options.Backbone.Embedding.Dimension;
+        if (dim <= 0) throw new InvalidOperationException($"Backbone '{options.Backbone.Name}': the embedding width is unknown; set it in the catalog entry.");
+        return SchemaShapes.WithFloatVector(inputSchema, options.OutputColumnName, dim);
+    }
+
+    // Small images (CIFAR) are decoded at their own size and upscaled once, in the graph; others go to network size.
+    private (int Width, int Height) ChooseDecodeSize(IDataView input, int network)
+    {
+        var sizes = new HashSet<(int, int)>();
+        foreach (var path in input.GetColumn<string>(options.InputColumnName).Take(64))
+        {
+            var full = options.ImageFolder is null ? path : Path.Combine(options.ImageFolder, path);
+            using var codec = File.Exists(full) ? SKCodec.Create(full) : null;
+            if (codec is null) continue; // unreadable files are reported when featurized
+            sizes.Add((codec.Info.Width, codec.Info.Height));
+        }
+        return sizes.Count == 1 && sizes.First() is var (w, h) && w <= network && h <= network ? (w, h) : (network, network);
+    }
+}

@@ -1,0 +1,89 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace MLNetTransfer.Featurization;
+
+/// <summary>
+/// The fitted featurizer. <see cref="Transform"/> streams: images are decoded by ML.NET ImageAnalytics on a
+/// background thread while ONNX Runtime scores the previous batch, and at most two batches are held in memory.
+/// For saving, row-by-row scoring and <c>PredictionEngine</c> it is exactly ML.NET's own chain
+/// (LoadImages → ResizeImages → ExtractPixels → ApplyOnnxModel), so <c>mlContext.Model.Save/Load</c> needs nothing of
+/// this library: a loaded model is that ML.NET chain and gives the same embeddings, one row at a time.
+/// </summary>
+public sealed class FeaturizeImageTransformer : ITransformer, ICanSaveModel, IDisposable
+{
+    internal const string ImageColumn = "__mlnt_image";
+    internal const string PixelColumn = FeaturizerGraph.InputName;
+
+    private readonly ITransformer decodeChain;
+    private readonly ITransformer fullChain;
+    private readonly Lazy<OnnxBatchRunner> runner;
+
+    internal FeaturizeImageTransformer(MLContext ml, FeaturizeImageOptions options, byte[] graph, int decodeWidth, int decodeHeight, int networkSize)
+    {
+        Options = options;
+        Graph = graph;
+        DecodeWidth = decodeWidth;
+        DecodeHeight = decodeHeight;
+        NetworkSize = networkSize;
+        // Fitting ML.NET's estimators reads no rows: an empty view with the input column is enough.
+        var definition = SchemaDefinition.Create(typeof(PathRow));
+        definition[0].ColumnName = options.InputColumnName;
+        var empty = ml.Data.LoadFromEnumerable(Array.Empty<PathRow>(), definition);
+        var decode = ml.Transforms.LoadImages(ImageColumn, options.ImageFolder, options.InputColumnName)
+            .Append(ml.Transforms.ResizeImages(ImageColumn, decodeWidth, decodeHeight, ImageColumn))
+            .Append(ml.Transforms.ExtractPixels(PixelColumn, ImageColumn, scaleImage: 1f / 255));
+        decodeChain = decode.Fit(empty);
+        var scoring = ml.Transforms.ApplyOnnxModel([options.OutputColumnName], [PixelColumn], new MemoryStream(graph),
+                new Dictionary<string, int[]> { [FeaturizerGraph.InputName] = [1, 3, decodeHeight, decodeWidth] }, null, false, 100)
+            .Append(ml.Transforms.DropColumns(ImageColumn, PixelColumn));
+        fullChain = ((ITransformer)decodeChain).Append(scoring.Fit(decodeChain.Transform(empty)));
+        runner = new(() => new OnnxBatchRunner(Graph, options.Threads));
+    }
+
+    /// <summary>The options it was fitted with.</summary>
+    public FeaturizeImageOptions Options { get; }
+
+    /// <summary>The featurizer ONNX graph: float pixels [N,3,H,W] in [0,1] → embedding [N,D].</summary>
+    public byte[] Graph { get; }
+
+    /// <summary>Width images are decoded to before the graph resizes them to <see cref="NetworkSize"/>.</summary>
+    public int DecodeWidth { get; }
+
+    /// <summary>Height images are decoded to.</summary>
+    public int DecodeHeight { get; }
+
+    /// <summary>Side of the square image the network sees.</summary>
+    public int NetworkSize { get; }
+
+    /// <summary>The ML.NET chain used for saving and row-by-row scoring.</summary>
+    public ITransformer MlNetChain => fullChain;
+
+    internal ITransformer DecodeChain => decodeChain;
+
+    internal OnnxBatchRunner Runner => runner.Value;
+
+    /// <summary>Always true: the ML.NET chain maps row to row (for <c>PredictionEngine</c>).</summary>
+    public bool IsRowToRowMapper => true;
+
+    /// <inheritdoc/>
+    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema) => fullChain.GetOutputSchema(inputSchema);
+
+    /// <inheritdoc/>
+    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) => fullChain.GetRowToRowMapper(inputSchema);
+
+    /// <summary>Lazily featurizes <paramref name="input"/> in batches; nothing runs until a cursor reads.</summary>
+    public IDataView Transform(IDataView input) => new FeaturizedDataView(this, input);
+
+    /// <summary>Saves the equivalent ML.NET chain (the ONNX graph bytes are embedded in the model zip).</summary>
+    void ICanSaveModel.Save(ModelSaveContext ctx) => ((ICanSaveModel)fullChain).Save(ctx);
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        if (runner.IsValueCreated) runner.Value.Dispose();
+        (fullChain as IDisposable)?.Dispose();
+    }
+
+    private sealed class PathRow { public string ImagePath { get; set; } = ""; }
+}

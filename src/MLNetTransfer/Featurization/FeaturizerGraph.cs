@@ -1,0 +1,45 @@
+using MLNetTransfer.Backbones;
+using MLNetTransfer.Onnx;
+
+namespace MLNetTransfer.Featurization;
+
+/// <summary>
+/// Builds the featurizer's ONNX graph from a backbone: input float pixels [N,3,H,W] in [0,1] at any size → bilinear
+/// resize to the network size → per-channel normalization → the backbone truncated at its embedding (dequantized for
+/// int8 graphs) → float [N,D]. Moving resize and normalization into the graph lets ONNX Runtime do them in batches
+/// (vectorized, multi-threaded) instead of per image in managed code.
+/// </summary>
+public static class FeaturizerGraph
+{
+    /// <summary>The graph input's name, also the name of the ML.NET pixel column that feeds it.</summary>
+    public const string InputName = "mlnt_pixels";
+
+    /// <summary>
+    /// Returns the serialized graph for <paramref name="backbone"/> at <paramref name="networkSize"/>; its output is named
+    /// <paramref name="outputName"/> (ML.NET's ApplyOnnxModel names columns after graph outputs).
+    /// </summary>
+    public static byte[] Build(BackboneInfo backbone, AssetResolver assets, int networkSize, string outputName = "embedding")
+    {
+        var path = assets.Resolve(backbone.Asset);
+        var model = OnnxModel.Load(path);
+        var info = OnnxGraphEdits.Inspect(model);
+        var input = string.IsNullOrEmpty(backbone.InputName) ? info.InputName : backbone.InputName;
+        OnnxGraphEdits.MakeInputDimsSymbolic(model, input, "N", "C", "H", "W");
+        var embedding = backbone.Embedding;
+        long?[] dims = [null, embedding.Dimension];
+        if (embedding.IsQuantized)
+            OnnxGraphEdits.ExposeDequantized(model, embedding.TensorName, embedding.QuantScaleName!, embedding.QuantZeroPointName!, outputName, dims, flatten: true);
+        else
+            OnnxGraphEdits.ExposeFlattened(model, embedding.TensorName, outputName, dims);
+        OnnxGraphEdits.Prune(model, outputName);
+        OnnxGraphEdits.PrependPreprocessing(model, new PreprocessingSpec
+        {
+            InputName = InputName,
+            Layout = PixelLayout.FloatNchw01,
+            Mean = backbone.Mean,
+            Std = backbone.Std,
+            ResizeTo = (networkSize, networkSize),
+        });
+        return model.ToByteArray();
+    }
+}

@@ -1,0 +1,37 @@
+using Microsoft.ML;
+using MLNetTransfer.Backbones;
+using MLNetTransfer.Featurization;
+
+namespace MLNetTransfer;
+
+/// <summary>
+/// ML.NET catalog entry points of MLNetTransfer (<c>mlContext.Transforms.FeaturizeImage(...)</c>, ...), in the style of
+/// ML.NET's own catalogs.
+/// </summary>
+public static class FeaturizationCatalog
+{
+    /// <summary>
+    /// Turns each image (a path column) into a pretrained backbone's embedding: the "intermediate output" strategy.
+    /// Follow it with any ML.NET multiclass trainer.
+    /// </summary>
+    /// <param name="catalog">The transforms catalog.</param>
+    /// <param name="outputColumnName">The embedding column to create (known-size float vector).</param>
+    /// <param name="inputColumnName">The image path column (text).</param>
+    /// <param name="backbone">The backbone; default MobileNetV2-int8 (1280-d).</param>
+    public static FeaturizeImageEstimator FeaturizeImage(this TransformsCatalog catalog, string outputColumnName = "Features",
+        string inputColumnName = "ImagePath", BackboneInfo? backbone = null) =>
+        catalog.FeaturizeImage(new FeaturizeImageOptions
+        {
+            OutputColumnName = outputColumnName,
+            InputColumnName = inputColumnName,
+            Backbone = backbone ?? BackboneCatalog.MobileNetV2Int8,
+        });
+
+    /// <summary>The same, with every option (cache folder, batch size, sizes, threads, progress).</summary>
+    public static FeaturizeImageEstimator FeaturizeImage(this TransformsCatalog catalog, FeaturizeImageOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        // ML.NET keeps a catalog's environment internal; the estimator's own ML.NET transforms use a private context.
+        return new FeaturizeImageEstimator(new MLContext(), options);
+    }
+}

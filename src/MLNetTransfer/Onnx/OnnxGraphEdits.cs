@@ -1,0 +1,197 @@
+using MLNetTransfer.Onnx.Proto;
+
+namespace MLNetTransfer.Onnx;
+
+/// <summary>
+/// Graph edits on an <see cref="OnnxModel"/>. Each mutates the model in place and keeps it valid for ONNX Runtime;
+/// every new output is declared with full type and shape (ML.NET's ONNX importer needs the shape).
+/// </summary>
+public static class OnnxGraphEdits
+{
+    /// <summary>Describes the image input, outputs, operators and parameter count; refuses a non-image input.</summary>
+    /// <exception cref="OnnxFormatException">No input of shape [N,3,H,W] float.</exception>
+    public static OnnxImageModelInfo Inspect(OnnxModel model)
+    {
+        var g = model.Graph;
+        var input = ImageInput(model);
+        var ops = g.Nodes.GroupBy(n => n.QualifiedOp).OrderBy(x => x.Key, StringComparer.Ordinal).ToDictionary(x => x.Key, x => x.Count());
+        long parameters = g.Initializers.Where(t => t.Dims.Count >= 1 && t.ElementType is OnnxDataType.Float or OnnxDataType.UInt8 or OnnxDataType.Int8 or OnnxDataType.Double)
+            .Sum(t => t.ElementCount);
+        return new OnnxImageModelInfo(input.Name!, DimsOf(input), [.. g.Outputs.Select(o => (o.Name!, DimsOf(o)))], ops, parameters, model.OpsetVersion());
+    }
+
+    /// <summary>The graph's image input: the first non-initializer input, checked to be float [N,3,H,W].</summary>
+    public static ValueInfoProto ImageInput(OnnxModel model, string? name = null)
+    {
+        var initializers = model.Graph.Initializers.Select(t => t.Name).ToHashSet();
+        var inputs = model.Graph.Inputs.Where(i => !initializers.Contains(i.Name)).ToList();
+        var input = name is null ? inputs.First() : inputs.FirstOrDefault(i => i.Name == name)
+            ?? throw new OnnxFormatException($"{model.Source}: no graph input named '{name}' (inputs: {string.Join(", ", inputs.Select(i => i.Name))}).");
+        var tensor = input.Type?.TensorType;
+        var dims = tensor?.Shape?.Dims;
+        bool ok = tensor?.ElemType == (int)OnnxDataType.Float && dims is { Count: 4 } && (dims[1].DimValue is null or 3);
+        if (!ok)
+            throw new OnnxFormatException($"{model.Source}: input '{input.Name}' is {(OnnxDataType)(tensor?.ElemType ?? 0)} [{string.Join(",", DimsOf(input))}]; an image model needs float [N,3,H,W].");
+        return input;
+    }
+
+    /// <summary>
+    /// Replaces fixed input dims by symbols: <paramref name="dimNames"/>[i] names dim i, null keeps it (e.g. N, null, H, W
+    /// turns [1,3,224,224] into [N,3,H,W]). Intermediate value_info shapes are dropped, since they would pin the old size;
+    /// ONNX Runtime infers them again.
+    /// </summary>
+    public static void MakeInputDimsSymbolic(OnnxModel model, string? inputName, params string?[] dimNames)
+    {
+        var input = ImageInput(model, inputName);
+        var dims = input.Type!.TensorType!.Shape!.Dims;
+        for (int i = 0; i < Math.Min(dims.Count, dimNames.Length); i++)
+            if (dimNames[i] is { } symbol && !(i == 1 && dims[i].DimValue == 3))
+                dims[i] = new TensorShapeProto.Dimension { DimParam = symbol };
+        model.Graph.ValueInfo.Clear();
+        foreach (var output in model.Graph.Outputs)
+            if (output.Type?.TensorType?.Shape is { Dims.Count: > 0 } shape && shape.Dims[0].DimValue is not null)
+                shape.Dims[0] = new TensorShapeProto.Dimension { DimParam = dimNames.FirstOrDefault() ?? "N" };
+    }
+
+    /// <summary>Declares an existing tensor as a graph output (dims: null = symbolic batch/size).</summary>
+    public static void ExposeTensorAsOutput(OnnxModel model, string tensorName, OnnxDataType type, long?[] dims)
+    {
+        RequireProduced(model, tensorName);
+        model.Graph.Outputs.RemoveAll(o => o.Name == tensorName);
+        model.Graph.Outputs.Add(ValueInfoProto.Tensor(tensorName, type, dims, Symbols(dims)));
+    }
+
+    /// <summary>
+    /// Adds DequantizeLinear on a quantized tensor ((q − zero point) × scale) and declares the float result as an output,
+    /// flattened to [N, D] when <paramref name="flatten"/>.
+    /// </summary>
+    public static void ExposeDequantized(OnnxModel model, string quantizedTensor, string scaleTensor, string zeroPointTensor,
+        string outputName, long?[] dims, bool flatten = false)
+    {
+        RequireProduced(model, quantizedTensor);
+        var g = model.Graph;
+        string dequantized = flatten ? outputName + "_unflattened" : outputName;
+        g.Nodes.Add(NodeProto.Create("DequantizeLinear", [quantizedTensor, scaleTensor, zeroPointTensor], [dequantized], outputName + "_dequantize"));
+        if (flatten)
+            g.Nodes.Add(NodeProto.Create("Flatten", [dequantized], [outputName], outputName + "_flatten", null, AttributeProto.Int("axis", 1)));
+        g.Outputs.RemoveAll(o => o.Name == outputName);
+        g.Outputs.Add(ValueInfoProto.Tensor(outputName, OnnxDataType.Float, dims, Symbols(dims)));
+    }
+
+    /// <summary>Adds Flatten(axis 1) on a float tensor and declares the result as an output [N, D].</summary>
+    public static void ExposeFlattened(OnnxModel model, string tensorName, string outputName, long?[] dims)
+    {
+        RequireProduced(model, tensorName);
+        model.Graph.Nodes.Add(NodeProto.Create("Flatten", [tensorName], [outputName], outputName + "_flatten", null, AttributeProto.Int("axis", 1)));
+        model.Graph.Outputs.RemoveAll(o => o.Name == outputName);
+        model.Graph.Outputs.Add(ValueInfoProto.Tensor(outputName, OnnxDataType.Float, dims, Symbols(dims)));
+    }
+
+    /// <summary>
+    /// Keeps only <paramref name="keepOutputs"/> as outputs and removes every node, initializer, input and value_info
+    /// they do not need (e.g. truncates a classifier at its embedding).
+    /// </summary>
+    public static void Prune(OnnxModel model, params string[] keepOutputs)
+    {
+        var g = model.Graph;
+        var missing = keepOutputs.Where(o => g.Outputs.All(x => x.Name != o)).ToList();
+        if (missing.Count > 0) throw new ArgumentException($"{model.Source}: not graph outputs: {string.Join(", ", missing)}.");
+        g.Outputs.RemoveAll(o => !keepOutputs.Contains(o.Name));
+
+        var producer = new Dictionary<string, NodeProto>();
+        foreach (var n in g.Nodes) foreach (var o in n.Outputs) producer[o] = n;
+        var needed = new HashSet<string>();
+        var keptNodes = new HashSet<NodeProto>();
+        var stack = new Stack<string>(keepOutputs);
+        while (stack.Count > 0)
+        {
+            var name = stack.Pop();
+            if (!needed.Add(name)) continue;
+            if (producer.TryGetValue(name, out var node) && keptNodes.Add(node))
+                foreach (var i in node.Inputs.Where(i => i.Length > 0)) stack.Push(i);
+        }
+        g.Nodes.RemoveAll(n => !keptNodes.Contains(n));
+        g.Initializers.RemoveAll(t => !needed.Contains(t.Name!));
+        g.Inputs.RemoveAll(i => !needed.Contains(i.Name!));
+        g.ValueInfo.RemoveAll(v => !needed.Contains(v.Name!));
+    }
+
+    /// <summary>
+    /// Puts a new input in front of the image input so decoded pixels go straight in: layout conversion, optional resize,
+    /// then normalization folded into one Mul and one Add ((x/255 − mean)/std = x·a + b).
+    /// </summary>
+    public static void PrependPreprocessing(OnnxModel model, PreprocessingSpec spec)
+    {
+        var g = model.Graph;
+        var original = ImageInput(model);
+        if (spec.ResizeTo is not null && model.OpsetVersion() < 11)
+            throw new OnnxFormatException($"{model.Source}: opset {model.OpsetVersion()} predates Resize with sizes (11); resize before the graph instead.");
+        var p = spec.InputName;
+        var nodes = new List<NodeProto>();
+        string x = p;
+        float pixelScale = 1f;
+        switch (spec.Layout)
+        {
+            case PixelLayout.FloatNchw01:
+                g.Inputs.Insert(0, ValueInfoProto.Tensor(p, OnnxDataType.Float, [null, 3, null, null], ["N", null, "H", "W"]));
+                break;
+            case PixelLayout.Rgba8Nhwc:
+            case PixelLayout.Rgb8Nhwc:
+                int channels = spec.Layout == PixelLayout.Rgba8Nhwc ? 4 : 3;
+                g.Inputs.Insert(0, ValueInfoProto.Tensor(p, OnnxDataType.UInt8, [null, null, null, channels], ["N", "H", "W", null]));
+                nodes.Add(NodeProto.Create("Cast", [x], [$"{p}_float"], $"{p}_cast", null, AttributeProto.Int("to", (long)OnnxDataType.Float)));
+                x = $"{p}_float";
+                if (channels == 4)
+                {
+                    g.Initializers.Add(TensorProto.FromInt64s($"{p}_rgb_start", [1], [0]));
+                    g.Initializers.Add(TensorProto.FromInt64s($"{p}_rgb_end", [1], [3]));
+                    g.Initializers.Add(TensorProto.FromInt64s($"{p}_rgb_axis", [1], [3]));
+                    nodes.Add(NodeProto.Create("Slice", [x, $"{p}_rgb_start", $"{p}_rgb_end", $"{p}_rgb_axis"], [$"{p}_rgb"], $"{p}_drop_alpha"));
+                    x = $"{p}_rgb";
+                }
+                nodes.Add(NodeProto.Create("Transpose", [x], [$"{p}_nchw"], $"{p}_to_nchw", null, AttributeProto.IntList("perm", 0, 3, 1, 2)));
+                x = $"{p}_nchw";
+                pixelScale = 1f / 255;
+                break;
+        }
+        if (spec.ResizeTo is var (height, width))
+        {
+            g.Initializers.Add(TensorProto.FromFloats($"{p}_roi", [0], []));
+            g.Initializers.Add(TensorProto.FromFloats($"{p}_scales", [0], []));
+            g.Initializers.Add(TensorProto.FromInt64s($"{p}_hw", [2], [height, width]));
+            g.Initializers.Add(TensorProto.FromInt64s($"{p}_zero", [1], [0]));
+            g.Initializers.Add(TensorProto.FromInt64s($"{p}_two", [1], [2]));
+            nodes.Add(NodeProto.Create("Shape", [x], [$"{p}_shape"], $"{p}_shape"));
+            nodes.Add(NodeProto.Create("Slice", [$"{p}_shape", $"{p}_zero", $"{p}_two"], [$"{p}_nc"], $"{p}_nc"));
+            nodes.Add(NodeProto.Create("Concat", [$"{p}_nc", $"{p}_hw"], [$"{p}_sizes"], $"{p}_sizes", null, AttributeProto.Int("axis", 0)));
+            nodes.Add(NodeProto.Create("Resize", [x, $"{p}_roi", $"{p}_scales", $"{p}_sizes"], [$"{p}_resized"], $"{p}_resize", null,
+                AttributeProto.String("mode", "linear"), AttributeProto.String("coordinate_transformation_mode", "half_pixel")));
+            x = $"{p}_resized";
+        }
+        var a = new float[3];
+        var b = new float[3];
+        for (int c = 0; c < 3; c++)
+        {
+            a[c] = pixelScale / spec.Std[c];
+            b[c] = -spec.Mean[c] / spec.Std[c];
+        }
+        g.Initializers.Add(TensorProto.FromFloats($"{p}_scale", [1, 3, 1, 1], a));
+        g.Initializers.Add(TensorProto.FromFloats($"{p}_shift", [1, 3, 1, 1], b));
+        nodes.Add(NodeProto.Create("Mul", [x, $"{p}_scale"], [$"{p}_scaled"], $"{p}_mul"));
+        nodes.Add(NodeProto.Create("Add", [$"{p}_scaled", $"{p}_shift"], [original.Name!], $"{p}_normalize"));
+        g.Inputs.Remove(original);
+        g.Nodes.InsertRange(0, nodes);
+    }
+
+    private static void RequireProduced(OnnxModel model, string tensor)
+    {
+        var g = model.Graph;
+        if (!g.Nodes.Any(n => n.Outputs.Contains(tensor)) && g.Initializer(tensor) is null && g.Inputs.All(i => i.Name != tensor))
+            throw new ArgumentException($"{model.Source}: no tensor named '{tensor}' in the graph.");
+    }
+
+    private static string?[] Symbols(long?[] dims) => [.. dims.Select((d, i) => d is null ? (i == 0 ? "N" : $"d{i}") : null)];
+
+    private static IReadOnlyList<string> DimsOf(ValueInfoProto v) =>
+        v.Type?.TensorType?.Shape?.Dims.Select(d => d.ToString()).ToList() ?? [];
+}

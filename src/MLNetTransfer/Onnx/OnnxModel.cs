@@ -1,0 +1,143 @@
+using MLNetTransfer.IO;
+using MLNetTransfer.Onnx.Proto;
+
+namespace MLNetTransfer.Onnx;
+
+/// <summary>
+/// An ONNX model in memory: parse, validate, edit, save. Parsing checks every length against the bytes present and
+/// every tensor's declared size against its data, refuses external-data paths outside the model's folder, and fails
+/// with an <see cref="OnnxFormatException"/> naming the file and the reason.
+/// </summary>
+public sealed class OnnxModel
+{
+    private OnnxModel(ModelProto proto, string source)
+    {
+        Proto = proto;
+        Source = source;
+    }
+
+    /// <summary>The protobuf message tree.</summary>
+    public ModelProto Proto { get; }
+
+    /// <summary>The main graph.</summary>
+    public GraphProto Graph => Proto.Graph!;
+
+    /// <summary>Where it was read from (for messages).</summary>
+    public string Source { get; }
+
+    /// <summary>Reads a model file; tensors stored as external data are loaded into the model (paths confined to its folder).</summary>
+    public static OnnxModel Load(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: ONNX file not found.", path);
+        var model = Parse(File.ReadAllBytes(path), path);
+        model.LoadExternalData(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        return model;
+    }
+
+    /// <summary>Parses model bytes; <paramref name="sourceName"/> names the origin in errors.</summary>
+    public static OnnxModel Parse(byte[] bytes, string sourceName = "<memory>")
+    {
+        if (bytes.Length == 0) throw new OnnxFormatException($"{sourceName}: not a valid ONNX model: the file is empty.");
+        ModelProto proto;
+        try { proto = ModelProto.Read(new ProtoReader(bytes, 0, bytes.Length, sourceName)); }
+        catch (OnnxFormatException) { throw; }
+        catch (Exception ex) when (ex is ArgumentException or OverflowException or IndexOutOfRangeException or System.Text.DecoderFallbackException)
+        {
+            throw new OnnxFormatException($"{sourceName}: not a valid ONNX model: {ex.Message}", ex);
+        }
+        var model = new OnnxModel(proto, sourceName);
+        model.Validate();
+        return model;
+    }
+
+    /// <summary>Wraps (and validates) a message tree built in code.</summary>
+    public static OnnxModel FromProto(ModelProto proto, string sourceName = "<built>")
+    {
+        var model = new OnnxModel(proto, sourceName);
+        model.Validate();
+        return model;
+    }
+
+    /// <summary>Serializes the model.</summary>
+    public byte[] ToByteArray() => Proto.ToByteArray();
+
+    /// <summary>Writes atomically (temp file + rename): a crash never leaves a half-written model.</summary>
+    public void Save(string path) => AtomicFile.WriteAllBytes(path, ToByteArray());
+
+    /// <summary>The opset version imported for a domain ("" = default ONNX domain), or 0 when not imported.</summary>
+    public int OpsetVersion(string domain = "") =>
+        (int)(Proto.OpsetImports.FirstOrDefault(o => (o.Domain ?? "") == domain || (domain == "" && o.Domain == "ai.onnx"))?.Version ?? 0);
+
+    /// <summary>The nodes in an order where every input is produced before use. Throws on a cycle.</summary>
+    public IReadOnlyList<NodeProto> TopologicalOrder()
+    {
+        var available = new HashSet<string>(Graph.Inputs.Select(i => i.Name!).Concat(Graph.Initializers.Select(t => t.Name!))) { "" };
+        var remaining = new List<NodeProto>(Graph.Nodes);
+        var order = new List<NodeProto>(remaining.Count);
+        while (remaining.Count > 0)
+        {
+            int before = order.Count;
+            for (int i = 0; i < remaining.Count; i++)
+            {
+                var node = remaining[i];
+                if (!node.Inputs.All(available.Contains)) continue;
+                order.Add(node);
+                foreach (var o in node.Outputs) available.Add(o);
+                remaining.RemoveAt(i--);
+            }
+            if (order.Count == before)
+            {
+                var stuck = remaining[0];
+                var missing = stuck.Inputs.First(i => !available.Contains(i));
+                bool producedLater = remaining.Any(n => n.Outputs.Contains(missing));
+                throw new OnnxFormatException(producedLater
+                    ? $"{Source}: the graph has a cycle: {stuck.Label} depends on '{missing}', which depends on it in turn."
+                    : $"{Source}: {stuck.Label} reads '{missing}', which no input, initializer or node provides.");
+            }
+        }
+        return order;
+    }
+
+    private void Validate()
+    {
+        if (Proto.Graph is null) throw new OnnxFormatException($"{Source}: not a valid ONNX model: no graph (is this an ONNX file?).");
+        if (Graph.Nodes.Count == 0) throw new OnnxFormatException($"{Source}: the graph has no nodes.");
+        var initializers = Graph.Initializers.Select(t => t.Name).ToHashSet();
+        if (!Graph.Inputs.Any(i => !initializers.Contains(i.Name)))
+            throw new OnnxFormatException($"{Source}: the graph has no inputs.");
+        if (Graph.Nodes.Any(n => string.IsNullOrEmpty(n.OpType)))
+            throw new OnnxFormatException($"{Source}: a node has no operator type.");
+        foreach (var t in Graph.Initializers) t.Validate(Source);
+        foreach (var a in Graph.Nodes.SelectMany(n => n.Attributes)) a.T?.Validate(Source);
+    }
+
+    private void LoadExternalData(string folder)
+    {
+        var root = Path.GetFullPath(folder).TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar;
+        foreach (var t in Graph.Initializers.Where(t => t.DataLocation == 1))
+        {
+            var info = t.ExternalData.ToDictionary(e => e.Key ?? "", e => e.Value ?? "");
+            if (!info.TryGetValue("location", out var location) || location.Length == 0)
+                throw new OnnxFormatException($"{Source}: tensor '{t.Name}' is external but names no location.");
+            if (Path.IsPathRooted(location))
+                throw new OnnxFormatException($"{Source}: tensor '{t.Name}' external data location '{location}' is absolute; only paths inside the model folder are allowed.");
+            var full = Path.GetFullPath(Path.Combine(root, location));
+            if (!full.StartsWith(root, StringComparison.Ordinal))
+                throw new OnnxFormatException($"{Source}: tensor '{t.Name}' external data location '{location}' points outside the model folder (path traversal refused).");
+            if (!File.Exists(full)) throw new OnnxFormatException($"{Source}: tensor '{t.Name}' external data file '{location}' not found.");
+            long offset = info.TryGetValue("offset", out var o) ? long.Parse(o) : 0;
+            long expected = t.ElementCount * TensorProto.ElementSize(t.ElementType);
+            long length = info.TryGetValue("length", out var l) ? long.Parse(l) : expected;
+            long available = new FileInfo(full).Length - offset;
+            if (offset < 0 || length != expected || length > available)
+                throw new OnnxFormatException($"{Source}: tensor '{t.Name}' needs {expected} bytes of external data at offset {offset} but '{location}' holds {available}.");
+            using var stream = File.OpenRead(full);
+            stream.Seek(offset, SeekOrigin.Begin);
+            var data = new byte[length];
+            stream.ReadExactly(data);
+            t.RawData = data;
+            t.DataLocation = null;
+            t.ExternalData.Clear();
+        }
+    }
+}

@@ -1,0 +1,48 @@
+using Microsoft.ML;
+using Microsoft.ML.Trainers;
+
+namespace MLNetTransfer.Training;
+
+/// <summary>One ML.NET multiclass trainer offered after a frozen featurizer.</summary>
+/// <param name="Name">CLI name (<c>--trainer</c>).</param>
+/// <param name="Description">What it is and when to pick it.</param>
+/// <param name="Create">Builds the estimator on (feature column, key label column).</param>
+public sealed record ClassicalTrainerInfo(string Name, string Description,
+    Func<MLContext, string, string, IEstimator<ITransformer>> Create);
+
+/// <summary>
+/// The classical trainers for the "intermediate output" strategy, as data. Settings are the ones measured to work on
+/// 1280-d MobileNetV2 embeddings (ML.NET's LinearSvm default of one iteration scores 24% there; ten give 42%).
+/// </summary>
+public static class ClassicalTrainers
+{
+    /// <summary>Multinomial logistic regression (L-BFGS), the default: best accuracy per second on embeddings.</summary>
+    public static ClassicalTrainerInfo Lbfgs { get; } = new("lbfgs", "LbfgsMaximumEntropy (multinomial logistic regression, L2 1e-2)",
+        (ml, f, l) => ml.MulticlassClassification.Trainers.LbfgsMaximumEntropy(new LbfgsMaximumEntropyMulticlassTrainer.Options
+        {
+            FeatureColumnName = f, LabelColumnName = l, L2Regularization = 1e-2f, L1Regularization = 0, OptimizationTolerance = 1e-6f,
+            HistorySize = 50, MaximumNumberOfIterations = 500,
+        }));
+
+    /// <summary>SDCA maximum entropy.</summary>
+    public static ClassicalTrainerInfo Sdca { get; } = new("sdca", "SdcaMaximumEntropy (stochastic dual coordinate ascent)",
+        (ml, f, l) => ml.MulticlassClassification.Trainers.SdcaMaximumEntropy(labelColumnName: l, featureColumnName: f, maximumNumberOfIterations: 30));
+
+    /// <summary>One-versus-all linear SVMs (ten iterations each).</summary>
+    public static ClassicalTrainerInfo Svm { get; } = new("svm", "OneVersusAll over LinearSvm (10 iterations)",
+        (ml, f, l) => ml.MulticlassClassification.Trainers.OneVersusAll(
+            ml.BinaryClassification.Trainers.LinearSvm(labelColumnName: l, featureColumnName: f, numberOfIterations: 10),
+            labelColumnName: l));
+
+    /// <summary>LightGBM gradient-boosted trees.</summary>
+    public static ClassicalTrainerInfo LightGbm { get; } = new("lightgbm", "LightGBM (gradient-boosted trees)",
+        (ml, f, l) => ml.MulticlassClassification.Trainers.LightGbm(labelColumnName: l, featureColumnName: f, numberOfIterations: 200));
+
+    /// <summary>All entries.</summary>
+    public static IReadOnlyList<ClassicalTrainerInfo> All { get; } = [Lbfgs, Sdca, Svm, LightGbm];
+
+    /// <summary>Finds an entry by name (case-insensitive); the error lists the known names.</summary>
+    public static ClassicalTrainerInfo Get(string name) =>
+        All.FirstOrDefault(t => string.Equals(t.Name, name, StringComparison.OrdinalIgnoreCase))
+        ?? throw new ArgumentException($"Unknown trainer '{name}'. Known: {string.Join(", ", All.Select(t => t.Name))}.", nameof(name));
+}

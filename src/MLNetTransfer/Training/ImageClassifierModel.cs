@@ -1,0 +1,97 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace MLNetTransfer.Training;
+
+/// <summary>
+/// A trained image classifier: an ML.NET transformer chain that takes an <c>ImagePath</c> (and <c>Label</c>) column and
+/// adds <c>Score</c> (class probabilities in <see cref="Labels"/> order) and <c>PredictedLabel</c> (text).
+/// </summary>
+public sealed class ImageClassifierModel
+{
+    /// <summary>Wraps a fitted chain; <paramref name="labels"/> are read from its Score slot names when null.</summary>
+    public ImageClassifierModel(ITransformer model, DataViewSchema inputSchema, IReadOnlyList<string>? labels = null)
+    {
+        Model = model;
+        InputSchema = inputSchema;
+        Labels = labels ?? ReadLabels(model.GetOutputSchema(inputSchema));
+    }
+
+    /// <summary>The ML.NET transformer chain.</summary>
+    public ITransformer Model { get; }
+
+    /// <summary>The schema the chain was trained on (needed by <c>Model.Save</c>).</summary>
+    public DataViewSchema InputSchema { get; }
+
+    /// <summary>Class names in score order.</summary>
+    public IReadOnlyList<string> Labels { get; }
+
+    /// <summary>Seconds spent in <c>Fit</c>, featurization included.</summary>
+    public double TrainSeconds { get; init; }
+
+    /// <summary>Saves as an ML.NET model zip (atomically); loadable by plain ML.NET.</summary>
+    public void Save(MLContext ml, string path) =>
+        IO.AtomicFile.Write(path, stream => ml.Model.Save(Model, InputSchema, stream));
+
+    /// <summary>Loads a model zip written by <see cref="Save"/>.</summary>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="InvalidDataException">The file is not an ML.NET image classifier.</exception>
+    public static ImageClassifierModel Load(MLContext ml, string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: model file not found.", path);
+        ITransformer model;
+        DataViewSchema schema;
+        try { model = ml.Model.Load(path, out schema); }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            throw new InvalidDataException($"{path}: not a readable ML.NET model ({ex.Message})", ex);
+        }
+        if (schema.GetColumnOrNull("ImagePath") is null)
+            throw new InvalidDataException($"{path}: the model does not take an ImagePath column; it is not an image classifier.");
+        return new ImageClassifierModel(model, schema);
+    }
+
+    /// <summary>Predicts label and class probabilities for image files.</summary>
+    public IReadOnlyList<ImagePrediction> Predict(MLContext ml, IEnumerable<string> imagePaths)
+    {
+        var rows = imagePaths.Select(p => new ScoringRow { ImagePath = Path.GetFullPath(p), Label = Labels[0] }).ToList();
+        foreach (var r in rows)
+            if (!File.Exists(r.ImagePath)) throw new FileNotFoundException($"{r.ImagePath}: image file not found.", r.ImagePath);
+        var scored = Model.Transform(ml.Data.LoadFromEnumerable(rows));
+        var scores = scored.GetColumn<float[]>("Score").ToList();
+        return [.. rows.Select((r, i) =>
+        {
+            int best = ArgMax(scores[i]);
+            return new ImagePrediction(r.ImagePath, Labels[best], scores[i][best], scores[i]);
+        })];
+    }
+
+    internal static int ArgMax(ReadOnlySpan<float> values)
+    {
+        int best = 0;
+        for (int i = 1; i < values.Length; i++) if (values[i] > values[best]) best = i;
+        return best;
+    }
+
+    private static string[] ReadLabels(DataViewSchema output)
+    {
+        var score = output.GetColumnOrNull("Score")
+            ?? throw new InvalidDataException("The model has no Score column.");
+        VBuffer<ReadOnlyMemory<char>> names = default;
+        score.GetSlotNames(ref names);
+        return [.. names.DenseValues().Select(n => n.ToString())];
+    }
+
+    private sealed class ScoringRow
+    {
+        public string ImagePath { get; set; } = "";
+        public string Label { get; set; } = "";
+    }
+}
+
+/// <summary>The prediction for one image.</summary>
+/// <param name="ImagePath">The image file.</param>
+/// <param name="Label">The most probable class.</param>
+/// <param name="Score">Its probability.</param>
+/// <param name="Scores">All class probabilities, in <see cref="ImageClassifierModel.Labels"/> order.</param>
+public sealed record ImagePrediction(string ImagePath, string Label, float Score, float[] Scores);

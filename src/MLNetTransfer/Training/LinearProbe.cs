@@ -1,0 +1,69 @@
+using System.Diagnostics;
+using Microsoft.ML;
+using Microsoft.ML.Transforms;
+using MLNetTransfer.Backbones;
+using MLNetTransfer.Data;
+using MLNetTransfer.Featurization;
+
+namespace MLNetTransfer.Training;
+
+/// <summary>Options of <see cref="LinearProbe"/>.</summary>
+public sealed class LinearProbeOptions
+{
+    /// <summary>The frozen backbone. Default MobileNetV2-int8.</summary>
+    public BackboneInfo Backbone { get; set; } = BackboneCatalog.MobileNetV2Int8;
+
+    /// <summary>Where backbone files are found. Default: <c>$MLNETTRANSFER_ASSETS</c>, then the user cache.</summary>
+    public AssetResolver Assets { get; set; } = AssetResolver.Default;
+
+    /// <summary>The classical trainer. Default <see cref="ClassicalTrainers.Lbfgs"/>.</summary>
+    public ClassicalTrainerInfo Trainer { get; set; } = ClassicalTrainers.Lbfgs;
+
+    /// <summary>Embedding cache folder (second runs only read); default null (off).</summary>
+    public string? CacheFolder { get; set; }
+
+    /// <summary>Size the network sees; default null (the backbone's, 224 for MobileNetV2).</summary>
+    public int? ImageSize { get; set; }
+
+    /// <summary>Called with (images featurized so far) during training; default null.</summary>
+    public Action<long>? Progress { get; set; }
+}
+
+/// <summary>
+/// The "intermediate output" strategy in one call: label → key, frozen backbone embedding, min-max normalization,
+/// an ML.NET classical trainer, key → label. Built from public parts a user can recombine:
+/// <see cref="BuildPipeline"/> returns the estimator chain.
+/// </summary>
+public static class LinearProbe
+{
+    /// <summary>The estimator chain (not fitted): ImagePath, Label (text) in; Score, PredictedLabel out.</summary>
+    public static IEstimator<ITransformer> BuildPipeline(MLContext ml, LinearProbeOptions options) =>
+        ml.Transforms.Conversion.MapValueToKey("Label", keyOrdinality: ValueToKeyMappingEstimator.KeyOrdinality.ByValue)
+            .Append(ml.Transforms.FeaturizeImage(new FeaturizeImageOptions
+            {
+                Backbone = options.Backbone,
+                Assets = options.Assets,
+                NetworkSize = options.ImageSize,
+                CacheFolder = options.CacheFolder,
+                Progress = options.Progress,
+            }))
+            // LBFGS iterates many times over the data: featurize once, keep the rows in memory.
+            .AppendCacheCheckpoint(ml)
+            .Append(ml.Transforms.NormalizeMinMax("Features"))
+            .Append(options.Trainer.Create(ml, "Features", "Label"))
+            .Append(ml.Transforms.Conversion.MapKeyToValue("PredictedLabel"));
+
+    /// <summary>Trains on labelled image files.</summary>
+    /// <exception cref="ArgumentException">Fewer than two classes.</exception>
+    public static ImageClassifierModel Train(MLContext ml, IReadOnlyList<LabeledImage> train, LinearProbeOptions? options = null)
+    {
+        options ??= new();
+        var classes = train.Select(i => i.Label).Distinct().Count();
+        if (classes < 2)
+            throw new ArgumentException($"Training needs at least 2 classes; the data has {classes} ({train.Count} images).", nameof(train));
+        var data = ml.Data.LoadFromEnumerable(train.Select(i => new ImagePathRow { ImagePath = i.Path, Label = i.Label }));
+        var watch = Stopwatch.StartNew();
+        var model = BuildPipeline(ml, options).Fit(data);
+        return new ImageClassifierModel(model, data.Schema) { TrainSeconds = watch.Elapsed.TotalSeconds };
+    }
+}

@@ -1,0 +1,122 @@
+using System.Text.Json;
+using MLNetTransfer.Evaluation;
+using MLNetTransfer.Featurization;
+using SkiaSharp;
+using Xunit.Abstractions;
+
+namespace MLNetTransfer.Tests.Cli;
+
+[Collection("heavy")]
+public class CliCommandTests(ITestOutputHelper output)
+{
+    [Fact]
+    public void Train_evaluate_predict_on_a_real_cifar_subset()
+    {
+        using var dir = new TempDir();
+        var outDir = dir.Combine("run");
+        var train = CliProcess.Run("train", "--train", TestAssets.Cifar10Train, "--test", TestAssets.Cifar10Test, "--max-per-class", "30",
+            "--strategy", "linear-probe", "--trainer", "lbfgs", "--out", outDir, "--quiet");
+        output.WriteLine(train.Stdout + train.Stderr);
+        Assert.Equal(0, train.ExitCode);
+        foreach (var f in new[] { "model.zip", "metrics.json", "confusion.png", "report.html" })
+            Assert.True(File.Exists(Path.Combine(outDir, f)), f);
+        var metrics = ClassificationReport.Load(Path.Combine(outDir, "metrics.json"));
+        Assert.Equal(300, metrics.Count);
+        Assert.True(metrics.Accuracy > 0.35, $"accuracy {metrics.Accuracy}"); // chance is 0.10
+        Assert.Equal(10, metrics.PerClass.Count);
+        using (var png = SKBitmap.Decode(Path.Combine(outDir, "confusion.png"))) Assert.True(png.Width >= 400);
+
+        var evalDir = dir.Combine("eval");
+        var evaluate = CliProcess.Run("evaluate", "--model", Path.Combine(outDir, "model.zip"), "--test", TestAssets.Cifar10Test,
+            "--max-per-class", "30", "--out", evalDir, "--quiet");
+        Assert.Equal(0, evaluate.ExitCode);
+        var again = ClassificationReport.Load(Path.Combine(evalDir, "metrics.json"));
+        Assert.Equal(metrics.Accuracy, again.Accuracy, 6); // same images, same model: same figure
+
+        var image = Directory.GetFiles(Path.Combine(TestAssets.Cifar10Test, "ship")).Order().First();
+        var predict = CliProcess.Run("predict", "--model", Path.Combine(outDir, "model.zip"), "--json", image);
+        Assert.Equal(0, predict.ExitCode);
+        var rows = JsonDocument.Parse(predict.Stdout).RootElement;
+        Assert.Equal(1, rows.GetArrayLength());
+        var scores = rows[0].GetProperty("scores").EnumerateObject().Select(p => p.Value.GetSingle()).ToList();
+        Assert.Equal(10, scores.Count);
+        Assert.Equal(1.0, scores.Sum(), 3);
+        Assert.Equal(scores.Max(), rows[0].GetProperty("score").GetSingle(), 5);
+    }
+
+    [Fact]
+    public void Featurize_shards_are_disjoint_and_their_union_equals_the_whole()
+    {
+        using var dir = new TempDir();
+        var images = dir.Combine("images");
+        foreach (var cls in new[] { "cat", "ship" })
+        {
+            Directory.CreateDirectory(Path.Combine(images, cls));
+            foreach (var f in Directory.GetFiles(Path.Combine(TestAssets.Cifar10Test, cls)).Order().Take(9))
+                File.Copy(f, Path.Combine(images, cls, Path.GetFileName(f)));
+        }
+        Assert.Equal(0, CliProcess.Run("featurize", "--images", images, "--out", dir.Combine("all.parquet"), "--quiet").ExitCode);
+        var parts = new List<EmbeddingRecord>();
+        for (int i = 0; i < 3; i++)
+        {
+            var r = CliProcess.Run("featurize", "--images", images, "--shard", $"{i}/3", "--out", dir.Combine($"s{i}.parquet"), "--quiet");
+            Assert.Equal(0, r.ExitCode);
+            parts.AddRange(EmbeddingParquetWriter.ReadAll(dir.Combine($"s{i}.parquet")));
+        }
+        var all = EmbeddingParquetWriter.ReadAll(dir.Combine("all.parquet"));
+        Assert.Equal(18, all.Count);
+        Assert.Equal(all.Count, parts.Select(p => p.Path).Distinct().Count()); // disjoint
+        Assert.Equal(all.Select(a => a.Path).Order(), parts.Select(p => p.Path).Order()); // union = whole
+        var byPath = parts.ToDictionary(p => p.Path);
+        foreach (var a in all)
+        {
+            Assert.Equal(1280, a.Embedding.Length);
+            Assert.Equal(a.Label, byPath[a.Path].Label);
+            Assert.Equal(a.Embedding, byPath[a.Path].Embedding);
+        }
+    }
+
+    [Theory]
+    [InlineData("train", "--train", "/nonexistent/folder", "--out", "/tmp/x")]
+    [InlineData("featurize", "--images", "/nonexistent/folder", "--out", "/tmp/x.parquet")]
+    [InlineData("predict", "--model", "/nonexistent/model.zip", "a.jpg")]
+    public void Missing_input_exits_2_with_one_line_naming_it(params string[] args)
+    {
+        var r = CliProcess.Run(args);
+        Assert.Equal(2, r.ExitCode);
+        var line = Assert.Single(r.Stderr.Trim().Split('\n'));
+        Assert.StartsWith("error:", line);
+        Assert.Contains("/nonexistent/", line);
+    }
+
+    [Fact]
+    public void Single_class_and_bad_shard_are_bad_input()
+    {
+        using var dir = new TempDir();
+        var one = dir.Combine("one", "cat");
+        Directory.CreateDirectory(one);
+        foreach (var f in Directory.GetFiles(Path.Combine(TestAssets.Cifar10Test, "cat")).Order().Take(5)) File.Copy(f, Path.Combine(one, Path.GetFileName(f)));
+        var r = CliProcess.Run("train", "--train", dir.Combine("one"), "--out", dir.Combine("o"), "--quiet");
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("2 classes", r.Stderr);
+        Assert.False(File.Exists(dir.Combine("o", "model.zip")));
+
+        var s = CliProcess.Run("featurize", "--images", dir.Combine("one"), "--shard", "3/3", "--out", dir.Combine("x.parquet"));
+        Assert.Equal(2, s.ExitCode);
+        Assert.Contains("--shard 3/3", s.Stderr);
+        Assert.False(File.Exists(dir.Combine("x.parquet")));
+    }
+
+    [Fact]
+    public void Demo_runs_on_the_assets_and_writes_the_report()
+    {
+        using var dir = new TempDir();
+        var r = CliProcess.Run("demo", "--per-class", "20", "--out", dir.Combine("demo"), "--quiet");
+        output.WriteLine(r.Stdout + r.Stderr);
+        Assert.Equal(0, r.ExitCode);
+        Assert.Contains("accuracy", r.Stdout);
+        var html = File.ReadAllText(dir.Combine("demo", "report.html"));
+        Assert.Contains("data:image/png;base64,", html);
+        Assert.True(ClassificationReport.Load(dir.Combine("demo", "metrics.json")).Accuracy > 0.3);
+    }
+}

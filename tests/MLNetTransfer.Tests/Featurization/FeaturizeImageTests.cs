@@ -1,0 +1,124 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MLNetTransfer.Data;
+using MLNetTransfer.Evaluation;
+using MLNetTransfer.Featurization;
+using MLNetTransfer.Training;
+using Xunit.Abstractions;
+
+namespace MLNetTransfer.Tests.Featurization;
+
+/// <summary>The intermediate-output strategy end to end on real CIFAR-10 JPEGs and the real MobileNetV2-int8.</summary>
+[Collection("heavy")]
+public class FeaturizeImageTests(ITestOutputHelper output)
+{
+    private static IReadOnlyList<LabeledImage> Cifar(string dir, int perClass) =>
+        ImageFolder.Scan(dir, new ImageFolderOptions { MaxPerClass = perClass, Seed = 1 }).Images;
+
+    private static IDataView View(MLContext ml, IEnumerable<LabeledImage> items) =>
+        ml.Data.LoadFromEnumerable(items.Select(i => new ImagePathRow { ImagePath = i.Path, Label = i.Label }));
+
+    [Fact]
+    public void Linear_probe_on_real_cifar10_reaches_0_58_and_the_saved_model_predicts_the_same()
+    {
+        var ml = new MLContext(1);
+        var train = Cifar(TestAssets.Cifar10Train, 100);
+        var test = Cifar(TestAssets.Cifar10Test, 50);
+        Assert.Equal(1000, train.Count);
+        Assert.Equal(500, test.Count);
+
+        var model = LinearProbe.Train(ml, train, new LinearProbeOptions { Assets = new(TestAssets.Root) });
+        var report = ModelEvaluation.Evaluate(ml, model, test);
+        output.WriteLine($"linear probe (LBFGS) on 100/class CIFAR-10, 50/class test: accuracy {report.Accuracy:F4}, macroF1 {report.MacroF1:F4}, " +
+                         $"train {model.TrainSeconds:F1} s, scoring {report.ImagesPerSecond:F0} img/s");
+        Assert.True(report.Accuracy >= 0.58, $"accuracy {report.Accuracy:F4} < 0.58");
+        Assert.Equal(10, model.Labels.Count);
+
+        using var dir = new TempDir();
+        var zip = dir.Combine("model.zip");
+        model.Save(ml, zip);
+        var loaded = ImageClassifierModel.Load(new MLContext(2), zip);
+        Assert.Equal(model.Labels, loaded.Labels);
+        var sample = test.Take(40).Select(t => t.Path).ToList();
+        var before = model.Predict(ml, sample);
+        var after = loaded.Predict(new MLContext(2), sample);
+        for (int i = 0; i < sample.Count; i++)
+        {
+            Assert.Equal(before[i].Label, after[i].Label);
+            for (int c = 0; c < before[i].Scores.Length; c++)
+                Assert.Equal(before[i].Scores[c], after[i].Scores[c], 5);
+        }
+    }
+
+    [Fact]
+    public void Batched_fast_path_equals_mlnet_row_by_row_chain()
+    {
+        var ml = new MLContext(1);
+        var items = Cifar(TestAssets.Cifar10Test, 7); // 70 images: two full batches of 32 and a partial one
+        var view = View(ml, items);
+        using var fitted = ml.Transforms.FeaturizeImage(new FeaturizeImageOptions { Assets = new(TestAssets.Root) }).Fit(view);
+        Assert.Equal(32, fitted.DecodeWidth); // CIFAR is decoded at its own size and upscaled in the graph
+        Assert.Equal(224, fitted.NetworkSize);
+        var fast = fitted.Transform(view).GetColumn<float[]>("Features").ToList();
+        var slow = fitted.MlNetChain.Transform(view).GetColumn<float[]>("Features").ToList();
+        Assert.Equal(items.Count, fast.Count);
+        float maxDiff = 0;
+        for (int i = 0; i < fast.Count; i++)
+        {
+            Assert.Equal(1280, fast[i].Length);
+            for (int j = 0; j < 1280; j++) maxDiff = Math.Max(maxDiff, Math.Abs(fast[i][j] - slow[i][j]));
+        }
+        output.WriteLine($"max |batched - row-by-row| = {maxDiff}");
+        Assert.True(maxDiff <= 1e-4f, $"max diff {maxDiff}");
+        Assert.True(fast.Select(f => f.Sum()).Distinct().Count() > 60, "embeddings of different images must differ");
+    }
+
+    [Fact]
+    public void Cache_second_run_only_reads_and_a_corrupt_entry_is_recomputed()
+    {
+        using var dir = new TempDir();
+        var items = Cifar(TestAssets.Cifar10Test, 4).Select(i => i.Path).ToList();
+        FeaturizeImageOptions Options() => new() { Assets = new(TestAssets.Root), CacheFolder = dir.Path };
+        var first = new ImageFeaturizer(Options()).Featurize(items).ToList();
+        var entries = Directory.GetFiles(dir.Path, "*.emb", SearchOption.AllDirectories);
+        Assert.Equal(items.Count, entries.Length);
+
+        File.WriteAllBytes(entries[0], File.ReadAllBytes(entries[0])[..100]); // a crash-truncated entry
+        var second = new ImageFeaturizer(Options()).Featurize(items).ToList();
+        for (int i = 0; i < items.Count; i++) Assert.Equal(first[i], second[i]);
+        Assert.Equal(12 + 1280 * sizeof(float), new FileInfo(entries[0]).Length); // detected, recomputed, rewritten whole
+    }
+
+    [Theory]
+    [InlineData("truncated")]
+    [InlineData("text")]
+    [InlineData("empty")]
+    public void Undecodable_image_is_an_error_naming_the_file(string kind)
+    {
+        using var dir = new TempDir();
+        var good = Cifar(TestAssets.Cifar10Test, 1).Select(i => i.Path).ToList();
+        var bytes = File.ReadAllBytes(good[0]);
+        var bad = dir.Combine($"broken-{kind}.jpg");
+        switch (kind)
+        {
+            case "truncated": File.WriteAllBytes(bad, bytes[..(bytes.Length / 3)]); break; // valid header, body cut
+            case "text": File.WriteAllText(bad, "not an image"); break;
+            default: File.WriteAllBytes(bad, []); break;
+        }
+        var featurizer = new ImageFeaturizer(new FeaturizeImageOptions { Assets = new(TestAssets.Root), DecodeSize = (32, 32) });
+        var ex = Assert.Throws<InvalidDataException>(() => featurizer.Featurize([.. good, bad, .. good]).ToList());
+        Assert.Contains($"broken-{kind}.jpg", ex.Message);
+    }
+
+    [Fact]
+    public void Input_column_that_is_not_text_is_a_schema_error_naming_it()
+    {
+        var ml = new MLContext(1);
+        var view = ml.Data.LoadFromEnumerable(new[] { new NumberRow { ImagePath = 3 } });
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => ml.Transforms.FeaturizeImage().Fit(view));
+        Assert.Contains("'ImagePath'", ex.Message);
+        Assert.Contains("expected String", ex.Message);
+    }
+
+    private sealed class NumberRow { public float ImagePath { get; set; } }
+}
