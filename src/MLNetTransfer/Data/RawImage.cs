@@ -36,7 +36,10 @@ public static class RawImage
     /// <exception cref="InvalidDataException">The bytes are not a decodable image; the message names <paramref name="source"/>.</exception>
     public static byte[] DecodeToPlanes(byte[] encoded, string source, out int width, out int height)
     {
-        using var decoded = SKBitmap.Decode(encoded) ?? throw new InvalidDataException($"{source}: corrupt or unsupported image.");
+        SKBitmap? bitmapOrNull;
+        try { bitmapOrNull = SKBitmap.Decode(encoded); }
+        catch (ArgumentException) { bitmapOrNull = null; } // Skia throws on some garbage instead of returning null
+        using var decoded = bitmapOrNull ?? throw new InvalidDataException($"{source}: corrupt or unsupported image.");
         using var rgba = decoded.ColorType == SKColorType.Rgba8888 ? null : decoded.Copy(SKColorType.Rgba8888);
         var bitmap = rgba ?? decoded;
         width = bitmap.Width;

@@ -17,7 +17,7 @@ public sealed class ValueInfoProto : IProtoMessage
         var shape = new TensorShapeProto();
         for (int i = 0; i < dims.Length; i++)
             shape.Dims.Add(dims[i] is long v ? new TensorShapeProto.Dimension { DimValue = v }
-                : new TensorShapeProto.Dimension { DimParam = symbols?[i] ?? $"{name}_d{i}" });
+                : new TensorShapeProto.Dimension { DimParam = symbols?[i] ?? (i == 0 ? "N" : $"{name}_d{i}") });
         return new ValueInfoProto { Name = name, Type = new TypeProto { TensorType = new TypeProto.TensorTypeProto { ElemType = (int)type, Shape = shape } } };
     }
 

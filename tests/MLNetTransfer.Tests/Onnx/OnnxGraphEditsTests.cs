@@ -1,0 +1,91 @@
+using Microsoft.ML.OnnxRuntime.Tensors;
+using MLNetTransfer.Onnx;
+using MLNetTransfer.Onnx.Proto;
+
+namespace MLNetTransfer.Tests.Onnx;
+
+[Collection("heavy")]
+public class OnnxGraphEditsTests
+{
+    private static OnnxModel Real() => OnnxModel.Load(TestAssets.MobileNetV2Int8);
+
+    [Fact]
+    public void Symbolic_input_dims_let_the_real_model_run_at_96_pixels_and_batch_4()
+    {
+        var model = Real();
+        OnnxGraphEdits.MakeInputDimsSymbolic(model, "input", "N", null, "H", "W");
+        var dims = model.Graph.Inputs[0].Type!.TensorType!.Shape!.Dims;
+        Assert.Equal(["N", "3", "H", "W"], dims.Select(d => d.ToString()));
+        var images = OrtRunner.CifarRgba(4, 96);
+        var result = OrtRunner.Run(model, "input", OrtRunner.Normalize(images, 96), [4, 3, 96, 96], "output")["output"];
+        Assert.Equal([4, 1000], result.Shape);
+        Assert.True(result.Data.Take(1000).Max() > result.Data.Take(1000).Average() + 1, "logits must not be flat");
+    }
+
+    [Fact]
+    public void Exposed_embedding_equals_manual_dequantization_of_the_quantized_tensor()
+    {
+        var images = OrtRunner.CifarRgba(3, 224);
+        var input = OrtRunner.Normalize(images, 224);
+        var raw = Real();
+        OnnxGraphEdits.ExposeTensorAsOutput(raw, "464_quantized", OnnxDataType.UInt8, [null, 1280, 1, 1]);
+        var q = OrtRunner.Run(raw, "input", input, [3, 3, 224, 224], "464_quantized")["464_quantized"].Data;
+
+        var model = Real();
+        OnnxGraphEdits.ExposeDequantized(model, "464_quantized", "464_scale", "464_zero_point", "embedding", [null, 1280], flatten: true);
+        OnnxGraphEdits.Prune(model, "embedding");
+        Assert.DoesNotContain(model.Graph.Nodes, n => n.OpType == "QLinearMatMul"); // classifier cut away
+        var e = OrtRunner.Run(model, "input", input, [3, 3, 224, 224], "embedding")["embedding"];
+        Assert.Equal([3, 1280], e.Shape);
+        var scale = Real().Graph.Initializer("464_scale")!.ToFloatArray()[0];
+        var zero = Real().Graph.Initializer("464_zero_point")!.ToInt64Array()[0];
+        for (int i = 0; i < q.Length; i++) Assert.Equal((q[i] - zero) * scale, e.Data[i]);
+        Assert.True(q.Distinct().Count() > 50);
+    }
+
+    [Fact]
+    public void Prepended_rgba_preprocessing_equals_manual_normalization()
+    {
+        var images = OrtRunner.CifarRgba(2, 64);
+        var reference = Real();
+        OnnxGraphEdits.MakeInputDimsSymbolic(reference, "input", "N", null, "H", "W");
+        var expected = OrtRunner.Run(reference, "input", OrtRunner.Normalize(images, 64), [2, 3, 64, 64], "output")["output"].Data;
+
+        var model = Real();
+        OnnxGraphEdits.MakeInputDimsSymbolic(model, "input", "N", null, "H", "W");
+        OnnxGraphEdits.PrependPreprocessing(model, new PreprocessingSpec { InputName = "rgba", Layout = PixelLayout.Rgba8Nhwc });
+        var bytes = new DenseTensor<byte>(images.SelectMany(b => b).ToArray(), [2, 64, 64, 4]);
+        var actual = OrtRunner.Run(model.ToByteArray(), "rgba", bytes, "output")["output"].Data;
+        float max = expected.Zip(actual, (a, b) => Math.Abs(a - b)).Max();
+        Assert.True(max <= 1e-4f, $"max diff {max}");
+    }
+
+    [Fact]
+    public void Prepended_resize_brings_small_images_to_network_size()
+    {
+        var model = Real();
+        OnnxGraphEdits.MakeInputDimsSymbolic(model, "input", "N", null, "H", "W");
+        OnnxGraphEdits.ExposeDequantized(model, "464_quantized", "464_scale", "464_zero_point", "embedding", [null, 1280], flatten: true);
+        OnnxGraphEdits.Prune(model, "embedding");
+        OnnxGraphEdits.PrependPreprocessing(model, new PreprocessingSpec { ResizeTo = (224, 224) });
+        var pixels = new float[2 * 3 * 32 * 32];
+        var random = new Random(3);
+        for (int i = 0; i < pixels.Length; i++) pixels[i] = (float)random.NextDouble();
+        var e = OrtRunner.Run(model, "pixels", pixels, [2, 3, 32, 32], "embedding")["embedding"];
+        Assert.Equal([2, 1280], e.Shape);
+        Assert.NotEqual(e.Data.Take(1280), e.Data.Skip(1280));
+    }
+
+    [Fact]
+    public void A_model_whose_input_is_not_an_image_is_refused_with_its_shape()
+    {
+        var b = new OnnxGraphBuilder("tabular");
+        b.AddInput("x", OnnxDataType.Float, [null, 10]);
+        b.AddInitializer("w", [10, 2], new float[20]);
+        b.AddNode("MatMul", ["x", "w"], ["y"]);
+        b.AddOutput("y", OnnxDataType.Float, [null, 2]);
+        var ex = Assert.Throws<OnnxFormatException>(() => OnnxGraphEdits.Inspect(b.Build()));
+        Assert.Contains("[N,10]", ex.Message);
+        Assert.Contains("[N,3,H,W]", ex.Message);
+    }
+}
