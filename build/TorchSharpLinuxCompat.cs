@@ -99,9 +99,9 @@ public class TorchSharpLinuxCompatPatch : Task
         WeakenedVersions = weakened.ToArray();
         if (weakened.Count > 0)
             Log.LogMessage(MessageImportance.High,
-                "TorchSharpLinuxCompat: {0} -> {1}: marked libstdc++ version requirement(s) {2} weak (not defined by {3}; no relocation binds a symbol of them).",
+                "TorchSharpLinuxCompat: {0} -> {1}: marked libstdc++ version requirement(s) {2} weak ({3}no relocation binds a symbol of them).",
                 Path.GetFileName(SourceFile), DestinationFile, string.Join(", ", weakened),
-                string.IsNullOrEmpty(SystemLibStdCxx) ? "the target system" : SystemLibStdCxx);
+                string.IsNullOrEmpty(SystemLibStdCxx) ? "" : "not defined by " + SystemLibStdCxx + "; ");
         else
             Log.LogMessage(MessageImportance.Normal, "TorchSharpLinuxCompat: {0} needs no change; copied to {1}.", SourceFile, DestinationFile);
         return true;
