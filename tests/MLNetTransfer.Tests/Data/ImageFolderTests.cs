@@ -30,6 +30,8 @@ public class ImageFolderTests
         using (var rgba = Solid(SKColorType.Rgba8888, new SKColor(255, 0, 0, 128))) Save(rgba, Path.Combine(root, "cat", "alpha.png"), SKEncodedImageFormat.Png);
         using (var gray = Solid(SKColorType.Gray8, new SKColor(90, 90, 90), SKAlphaType.Opaque)) Save(gray, Path.Combine(root, "cat", "gray.jpg"), SKEncodedImageFormat.Jpeg);
         File.Copy(Directory.GetFiles(Path.Combine(TestAssets.Cifar10Test, "dog")).Order().First(), Path.Combine(root, "dog", "real.JPG"));
+        File.WriteAllBytes(Path.Combine(root, "dog", "pixel.gif"), Convert.FromHexString( // 1x1 transparent GIF89a
+            "47494638396101000100800000FFFFFF00000021F90401000000002C00000000010001000002024401003B"));
         File.WriteAllBytes(Path.Combine(root, "dog", "zero.jpg"), []);
         File.WriteAllText(Path.Combine(root, "dog", "text.jpg"), "hello");
         File.WriteAllText(Path.Combine(root, "dog", "notes.txt"), "ignored: not an image extension");
@@ -37,8 +39,8 @@ public class ImageFolderTests
 
         var listing = ImageFolder.Scan(root);
         Assert.Equal(["cat", "dog"], listing.Classes);
-        Assert.Equal(["alpha.png", "gray.jpg", "real.JPG"], listing.Images.Select(i => Path.GetFileName(i.Path)));
-        Assert.Equal(["cat", "cat", "dog"], listing.Images.Select(i => i.Label));
+        Assert.Equal(["alpha.png", "gray.jpg", "pixel.gif", "real.JPG"], listing.Images.Select(i => Path.GetFileName(i.Path)));
+        Assert.Equal(["cat", "cat", "dog", "dog"], listing.Images.Select(i => i.Label));
         Assert.Equal(2, listing.Skipped.Count);
         Assert.Contains(listing.Skipped, s => s.Path.EndsWith("zero.jpg") && s.Reason.Contains("zero-byte"));
         Assert.Contains(listing.Skipped, s => s.Path.EndsWith("text.jpg") && s.Reason.Contains("not a readable image"));

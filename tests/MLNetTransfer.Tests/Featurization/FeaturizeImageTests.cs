@@ -34,6 +34,13 @@ public class FeaturizeImageTests(ITestOutputHelper output)
         Assert.True(report.Accuracy >= 0.58, $"accuracy {report.Accuracy:F4} < 0.58");
         Assert.Equal(10, model.Labels.Count);
 
+        // A test label the model never saw is left out of the metrics and counted, not scored as an error.
+        var withUnseen = test.Append(new LabeledImage(test[0].Path, "zebra")).ToList();
+        var again = ModelEvaluation.Evaluate(ml, model, withUnseen);
+        Assert.Equal("1", again.Details["excludedUnseenLabels"]);
+        Assert.Equal(report.Accuracy, again.Accuracy, 9);
+        Assert.Equal(500, again.Count);
+
         using var dir = new TempDir();
         var zip = dir.Combine("model.zip");
         model.Save(ml, zip);

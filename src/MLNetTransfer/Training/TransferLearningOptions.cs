@@ -1,0 +1,172 @@
+using MLNetTransfer.Backbones;
+
+namespace MLNetTransfer.Training;
+
+/// <summary>How much of the pretrained network is trained.</summary>
+public enum TransferStrategy
+{
+    /// <summary>Replace the output layer; the backbone stays frozen (ImageClassificationTrainer's only mode).</summary>
+    HeadOnly,
+    /// <summary>Train the new head first (warm-up), then also the last <see cref="TransferLearningOptions.UnfrozenBlocks"/> blocks at a lower rate.</summary>
+    PartialRetrain,
+    /// <summary>Train everything at a low rate, earlier blocks scaled down by <see cref="TransferLearningOptions.LayerwiseLrFactor"/>.</summary>
+    FullFineTune,
+    /// <summary>A small CNN from random weights (3 conv + max-pool blocks, global average pooling, dense): the baseline.</summary>
+    Scratch,
+}
+
+/// <summary>The new classifier head.</summary>
+public enum HeadKind
+{
+    /// <summary>One Linear layer (dropout before it when <see cref="TransferLearningOptions.DropoutRate"/> &gt; 0).</summary>
+    Linear,
+    /// <summary>The seeds' Keras head: Dropout → Dense(1024, ReLU) → BatchNorm → Dense.</summary>
+    Keras,
+}
+
+/// <summary>The optimizer.</summary>
+public enum OptimizerKind
+{
+    /// <summary>SGD with momentum 0.9 (Nesterov off).</summary>
+    SgdMomentum,
+    /// <summary>Adam.</summary>
+    Adam,
+    /// <summary>AdamW (decoupled weight decay).</summary>
+    AdamW,
+}
+
+/// <summary>Data augmentation applied to training batches only (seeded, so runs repeat).</summary>
+[Flags]
+public enum Augment
+{
+    /// <summary>None: the bottleneck cache can be used.</summary>
+    None = 0,
+    /// <summary>Random horizontal flip.</summary>
+    Flip = 1,
+    /// <summary>Random crop after padding by 1/8 of the side (reflect).</summary>
+    Crop = 2,
+    /// <summary>Random rotation of up to ±10°.</summary>
+    Rotate = 4,
+    /// <summary>Brightness/contrast/saturation jitter of ±20%.</summary>
+    ColorJitter = 8,
+    /// <summary>Flip and crop: the usual CIFAR recipe.</summary>
+    FlipAndCrop = Flip | Crop,
+}
+
+/// <summary>
+/// Options of the TransferLearning trainer. The names follow ML.NET's ImageClassificationTrainer where it has the
+/// option (Arch → <see cref="Backbone"/>, Epoch, BatchSize, LearningRate, LearningRateScheduler, EarlyStoppingCriteria,
+/// MetricsCallback, WorkspacePath, ValidationSet, ValidationSetFraction, TestOnTrainSet, ReuseTrainSetBottleneckCachedValues)
+/// and add what it lacks.
+/// </summary>
+public sealed class TransferLearningOptions
+{
+    /// <summary>Image path column (text). Default <c>ImagePath</c>.</summary>
+    public string ImageColumnName { get; set; } = "ImagePath";
+
+    /// <summary>Label column (key). Default <c>Label</c>.</summary>
+    public string LabelColumnName { get; set; } = "Label";
+
+    /// <summary>Score column produced (class probabilities). Default <c>Score</c>.</summary>
+    public string ScoreColumnName { get; set; } = "Score";
+
+    /// <summary>Predicted label column produced (key, same key values as the label). Default <c>PredictedLabel</c>.</summary>
+    public string PredictedLabelColumnName { get; set; } = "PredictedLabel";
+
+    /// <summary>Pretrained backbone (catalog entry or ONNX file). Ignored by <see cref="TransferStrategy.Scratch"/>. Default MobileNetV2-int8.</summary>
+    public BackboneInfo Backbone { get; set; } = BackboneCatalog.MobileNetV2Int8;
+
+    /// <summary>Where backbone files are found. Default: <c>$MLNETTRANSFER_ASSETS</c>, then the user cache.</summary>
+    public AssetResolver Assets { get; set; } = AssetResolver.Default;
+
+    /// <summary>Strategy. Default <see cref="TransferStrategy.HeadOnly"/>.</summary>
+    public TransferStrategy Strategy { get; set; } = TransferStrategy.HeadOnly;
+
+    /// <summary>Blocks (from the end) trained by <see cref="TransferStrategy.PartialRetrain"/>. Default 3.</summary>
+    public int UnfrozenBlocks { get; set; } = 3;
+
+    /// <summary>Head-only epochs before unfreezing (PartialRetrain). Default 2.</summary>
+    public int WarmupEpochs { get; set; } = 2;
+
+    /// <summary>Rate multiplier for unfrozen backbone blocks relative to the head. Default 0.1.</summary>
+    public double BackboneLrFactor { get; set; } = 0.1;
+
+    /// <summary>FullFineTune: each earlier block's rate is multiplied by this once more (layer-wise decay). Default 0.8.</summary>
+    public double LayerwiseLrFactor { get; set; } = 0.8;
+
+    /// <summary>Total epochs. Default 10.</summary>
+    public int Epochs { get; set; } = 10;
+
+    /// <summary>Batch size. Default 32.</summary>
+    public int BatchSize { get; set; } = 32;
+
+    /// <summary>Base learning rate (the head's). Default 1e-3.</summary>
+    public double LearningRate { get; set; } = 1e-3;
+
+    /// <summary>Schedule over the run. Default cosine decay to 0.</summary>
+    public LearningRateSchedule Schedule { get; set; } = LearningRateSchedule.Cosine();
+
+    /// <summary>Optimizer. Default Adam.</summary>
+    public OptimizerKind Optimizer { get; set; } = OptimizerKind.Adam;
+
+    /// <summary>L2 penalty / weight decay (decoupled for AdamW). Default 1e-4.</summary>
+    public double WeightDecay { get; set; } = 1e-4;
+
+    /// <summary>L1 penalty added to the loss (on trainable weights). Default 0.</summary>
+    public double L1 { get; set; }
+
+    /// <summary>Dropout before the head's last layer. Default 0.2.</summary>
+    public double DropoutRate { get; set; } = 0.2;
+
+    /// <summary>Head. Default <see cref="HeadKind.Linear"/>.</summary>
+    public HeadKind Head { get; set; } = HeadKind.Linear;
+
+    /// <summary>Augmentation on training batches. Default none (enables the bottleneck cache).</summary>
+    public Augment Augmentation { get; set; } = Augment.None;
+
+    /// <summary>Side of the square image the network sees. Default 96 (224 costs ~5× more on a CPU).</summary>
+    public int ImageSize { get; set; } = 96;
+
+    /// <summary>Stop early on the validation metric; null trains all epochs. Default null.</summary>
+    public EarlyStopping? EarlyStopping { get; set; }
+
+    /// <summary>Fraction of the training data held out for validation when <see cref="ValidationSet"/> is null. Default 0.1.</summary>
+    public double ValidationFraction { get; set; } = 0.1;
+
+    /// <summary>An explicit validation set (same schema as the training data). Default null.</summary>
+    public Microsoft.ML.IDataView? ValidationSet { get; set; }
+
+    /// <summary>Also report accuracy on the training set each epoch (costs a pass). Default false.</summary>
+    public bool TestOnTrainSet { get; set; }
+
+    /// <summary>
+    /// Folder for checkpoints, bottleneck cache, metrics.csv and TensorBoard events; a run resumes from the last checkpoint
+    /// found there. Default null: a fresh temp folder, deleted after training.
+    /// </summary>
+    public string? WorkspacePath { get; set; }
+
+    /// <summary>Reuse bottleneck values cached in the workspace by a previous run with the same images and backbone. Default true.</summary>
+    public bool ReuseBottleneckCache { get; set; } = true;
+
+    /// <summary>Random seed (split, shuffling, augmentation, head init). Default 1.</summary>
+    public int Seed { get; set; } = 1;
+
+    /// <summary>Called after each epoch with its metrics (ImageClassificationTrainer's MetricsCallback). Default null.</summary>
+    public Action<EpochMetrics>? MetricsCallback { get; set; }
+
+    /// <summary>Called during an epoch with (epoch, images done, images in epoch) for progress bars. Default null.</summary>
+    public Action<int, long, long>? Progress { get; set; }
+}
+
+/// <summary>The metrics of one epoch.</summary>
+/// <param name="Epoch">0-based epoch.</param>
+/// <param name="Phase">"warmup", "train" or "finetune".</param>
+/// <param name="TrainLoss">Mean training loss.</param>
+/// <param name="TrainAccuracy">Training accuracy on the (augmented) batches seen.</param>
+/// <param name="ValidationLoss">Validation loss (NaN without validation data).</param>
+/// <param name="ValidationAccuracy">Validation accuracy (NaN without validation data).</param>
+/// <param name="LearningRate">Head learning rate at the end of the epoch.</param>
+/// <param name="Seconds">Wall time of the epoch.</param>
+/// <param name="ImagesPerSecond">Training throughput.</param>
+public sealed record EpochMetrics(int Epoch, string Phase, double TrainLoss, double TrainAccuracy, double ValidationLoss,
+    double ValidationAccuracy, double LearningRate, double Seconds, double ImagesPerSecond);
