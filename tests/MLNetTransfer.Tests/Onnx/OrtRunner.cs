@@ -38,6 +38,14 @@ internal static class OrtRunner
         return result;
     }
 
+    /// <summary>One image file resized to size×size RGBA bytes.</summary>
+    public static byte[] CifarRgba(string file, int size)
+    {
+        using var original = SKBitmap.Decode(file);
+        using var bitmap = original.Resize(new SKImageInfo(size, size, SKColorType.Rgba8888, SKAlphaType.Unpremul), SKFilterQuality.Medium);
+        return bitmap.GetPixelSpan().ToArray();
+    }
+
     /// <summary>ImageNet-normalized NCHW floats from RGBA images.</summary>
     public static float[] Normalize(List<byte[]> rgba, int size)
     {

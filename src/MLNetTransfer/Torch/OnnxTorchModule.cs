@@ -1,0 +1,196 @@
+using MLNetTransfer.Onnx;
+using MLNetTransfer.Onnx.Proto;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace MLNetTransfer.Torch;
+
+/// <summary>
+/// An ONNX graph running as a trainable TorchSharp module: nodes execute in topological order as TorchSharp ops, weights
+/// (Conv, Gemm/MatMul, BatchNorm scale/bias) are named <see cref="Parameter"/>s, BatchNorm running statistics are buffers,
+/// and other constants stay plain tensors. Create it with <see cref="OnnxTorchImporter"/>.
+/// </summary>
+public sealed class OnnxTorchModule : nn.Module<Tensor, Tensor>
+{
+    private readonly Dictionary<string, Tensor> weights = [];   // ONNX name → Parameter or buffer
+    private readonly Dictionary<string, Tensor> constants = []; // ONNX name → non-trainable constant
+    private readonly HashSet<string> parameterNames = [];
+    private readonly List<NodeProto> allNodes;
+    private List<NodeProto> nodes;
+    private readonly HashSet<NodeProto> frozenNodes = [];
+
+    internal OnnxTorchModule(OnnxModel floatModel, string inputName, string outputName) : base("OnnxTorchModule")
+    {
+        Model = floatModel;
+        InputName = inputName;
+        OutputName = outputName;
+        Opset = floatModel.OpsetVersion();
+        allNodes = [.. floatModel.TopologicalOrder()];
+        foreach (var n in allNodes)
+            if (n.OpType != "Constant" && !OnnxOps.All.ContainsKey(n.OpType!))
+                throw new UnsupportedOperatorException($"{floatModel.Source}: {n.Label}: operator {n.QualifiedOp} is not supported by the TorchSharp importer.");
+        var trainable = TrainableInitializers(allNodes);
+        var buffers = allNodes.Where(n => n.OpType == "BatchNormalization").SelectMany(n => n.Inputs.Skip(3).Take(2)).ToHashSet();
+        var used = new HashSet<string>();
+        foreach (var t in floatModel.Graph.Initializers)
+        {
+            var name = t.Name!;
+            var tensor = ToTensor(t);
+            if (trainable.Contains(name))
+            {
+                var p = new Parameter(tensor, requires_grad: true);
+                register_parameter(Unique(name, used), p);
+                weights[name] = p;
+                parameterNames.Add(name);
+            }
+            else if (buffers.Contains(name))
+            {
+                register_buffer(Unique(name, used), tensor);
+                weights[name] = tensor;
+            }
+            else constants[name] = tensor;
+        }
+        foreach (var n in allNodes.Where(n => n.OpType == "Constant"))
+            constants[n.Outputs[0]] = ToTensor(n.Attribute("value")?.T
+                ?? throw new UnsupportedOperatorException($"{n.Label}: only tensor-valued Constant nodes are supported."));
+        nodes = Needed(allNodes, outputName);
+        Blocks = BlockFinder.Find(allNodes, floatModel.Graph);
+    }
+
+    /// <summary>The float ONNX model this module runs (weights as imported; see <see cref="TorchOnnxExporter"/> for current ones).</summary>
+    public OnnxModel Model { get; }
+
+    /// <summary>The graph input name.</summary>
+    public string InputName { get; }
+
+    /// <summary>The tensor returned by forward (the graph output, or the embedding after <see cref="CutAt"/>).</summary>
+    public string OutputName { get; private set; }
+
+    /// <summary>Default-domain opset of the model.</summary>
+    public int Opset { get; }
+
+    /// <summary>Blocks found in the graph, in order (stem first), for freezing.</summary>
+    public IReadOnlyList<BackboneBlock> Blocks { get; }
+
+    /// <summary>Nodes executed by forward, in order.</summary>
+    public IReadOnlyList<NodeProto> Nodes => nodes;
+
+    /// <summary>Number of blocks currently frozen (from the start).</summary>
+    public int FrozenBlocks { get; private set; }
+
+    /// <summary>Trainable weights by ONNX initializer name.</summary>
+    public IReadOnlyDictionary<string, Tensor> Weights => weights;
+
+    /// <summary>True for names that are parameters (not BatchNorm statistics).</summary>
+    public bool IsParameter(string onnxName) => parameterNames.Contains(onnxName);
+
+    /// <summary>Makes forward stop at <paramref name="tensorName"/> (e.g. the pooled embedding) and drops the rest.</summary>
+    public void CutAt(string tensorName)
+    {
+        if (!allNodes.Any(n => n.Outputs.Contains(tensorName)))
+            throw new ArgumentException($"{Model.Source}: no node produces '{tensorName}'.");
+        OutputName = tensorName;
+        nodes = Needed(allNodes, tensorName);
+    }
+
+    /// <summary>
+    /// Freezes blocks [0, <paramref name="blockCount"/>): their parameters stop requiring gradients and their BatchNorm
+    /// layers stay in inference mode (running statistics untouched) even when the module trains. Later blocks thaw.
+    /// </summary>
+    public void Freeze(int blockCount)
+    {
+        blockCount = Math.Clamp(blockCount, 0, Blocks.Count);
+        FrozenBlocks = blockCount;
+        frozenNodes.Clear();
+        var frozenWeights = new HashSet<string>();
+        for (int b = 0; b < Blocks.Count; b++)
+        {
+            bool frozen = b < blockCount;
+            foreach (var node in Blocks[b].Nodes)
+            {
+                if (frozen) frozenNodes.Add(node);
+                foreach (var input in node.Inputs.Where(parameterNames.Contains))
+                    if (frozen) frozenWeights.Add(input);
+            }
+        }
+        foreach (var name in parameterNames)
+            weights[name].requires_grad = !frozenWeights.Contains(name);
+    }
+
+    /// <summary>Trainable parameters of blocks [from, to), for per-block learning rates.</summary>
+    public IEnumerable<Parameter> ParametersOf(int fromBlock, int toBlock) =>
+        Blocks.Skip(fromBlock).Take(toBlock - fromBlock).SelectMany(b => b.Nodes).SelectMany(n => n.Inputs)
+            .Where(parameterNames.Contains).Distinct().Select(n => (Parameter)weights[n]);
+
+    /// <inheritdoc/>
+    public override Tensor forward(Tensor input)
+    {
+        var env = new Dictionary<string, Tensor>(nodes.Count * 2) { [InputName] = input };
+        foreach (var node in nodes)
+        {
+            var inputs = new Tensor?[node.Inputs.Count];
+            for (int i = 0; i < inputs.Length; i++)
+            {
+                var name = node.Inputs[i];
+                if (name.Length == 0) continue;
+                inputs[i] = env.TryGetValue(name, out var t) ? t : weights.TryGetValue(name, out t) ? t
+                    : constants.TryGetValue(name, out t) ? t
+                    : throw new InvalidOperationException($"{node.Label}: input '{name}' has no value.");
+            }
+            var outputs = OnnxOps.All[node.OpType!](node, inputs, new OnnxOps.OpContext(training, Opset, frozenNodes.Contains(node)));
+            for (int i = 0; i < outputs.Length && i < node.Outputs.Count; i++) env[node.Outputs[i]] = outputs[i];
+        }
+        return env[OutputName];
+    }
+
+    private static List<NodeProto> Needed(List<NodeProto> all, string output)
+    {
+        var producer = new Dictionary<string, NodeProto>();
+        foreach (var n in all) foreach (var o in n.Outputs) producer[o] = n;
+        var keep = new HashSet<NodeProto>();
+        var stack = new Stack<string>([output]);
+        while (stack.Count > 0)
+            if (producer.TryGetValue(stack.Pop(), out var n) && keep.Add(n))
+                foreach (var i in n.Inputs) stack.Push(i);
+        return [.. all.Where(keep.Contains)];
+    }
+
+    private static HashSet<string> TrainableInitializers(IEnumerable<NodeProto> nodes)
+    {
+        var names = new HashSet<string>();
+        foreach (var n in nodes)
+        {
+            IEnumerable<string> w = n.OpType switch
+            {
+                "Conv" or "Gemm" => n.Inputs.Skip(1).Take(2),
+                "MatMul" => n.Inputs.Skip(1).Take(1),
+                "BatchNormalization" => n.Inputs.Skip(1).Take(2),
+                _ => [],
+            };
+            foreach (var name in w.Where(s => s.Length > 0)) names.Add(name);
+        }
+        return names;
+    }
+
+    internal static Tensor ToTensor(TensorProto t)
+    {
+        var dims = t.Dims.ToArray();
+        return t.ElementType switch
+        {
+            OnnxDataType.Float or OnnxDataType.Double or OnnxDataType.Float16 when t.ElementType != OnnxDataType.Float16 =>
+                torch.tensor(t.ToFloatArray(), dims, ScalarType.Float32),
+            OnnxDataType.Int64 or OnnxDataType.Int32 or OnnxDataType.Int8 or OnnxDataType.UInt8 or OnnxDataType.Int16 or OnnxDataType.UInt16 or OnnxDataType.Bool =>
+                torch.tensor(t.ToInt64Array(), dims, ScalarType.Int64),
+            var other => throw new UnsupportedOperatorException($"tensor '{t.Name}': element type {other} is not supported."),
+        };
+    }
+
+    private static string Unique(string onnxName, HashSet<string> used)
+    {
+        var baseName = new string([.. onnxName.Select(ch => char.IsLetterOrDigit(ch) ? ch : '_')]);
+        var name = baseName;
+        for (int i = 1; !used.Add(name); i++) name = $"{baseName}_{i}";
+        return name;
+    }
+}

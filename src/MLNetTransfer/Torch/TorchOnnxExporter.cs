@@ -1,0 +1,100 @@
+using MLNetTransfer.Onnx;
+using MLNetTransfer.Onnx.Proto;
+
+namespace MLNetTransfer.Torch;
+
+/// <summary>Options of <see cref="TorchOnnxExporter.Export"/>.</summary>
+public sealed class ExportOptions
+{
+    /// <summary>Name of the scores output. Default <c>Score</c>.</summary>
+    public string OutputName { get; set; } = "Score";
+
+    /// <summary>Append Softmax so the output is class probabilities. Default true.</summary>
+    public bool AppendSoftmax { get; set; } = true;
+
+    /// <summary>
+    /// Prepend resize + normalization so the model takes float RGB in [0,1] at any size (what ML.NET's ExtractPixels
+    /// with scale 1/255 gives). Default null: the model takes normalized tensors at the training size.
+    /// </summary>
+    public PreprocessingSpec? Preprocessing { get; set; }
+
+    /// <summary>When set, also output <c>PredictedLabel</c> [N] strings (argmax looked up in these names). Default null.</summary>
+    public IReadOnlyList<string>? Labels { get; set; }
+
+    /// <summary>Default-domain opset of the file (at least 13). Default 13.</summary>
+    public int Opset { get; set; } = 13;
+}
+
+/// <summary>
+/// Writes an imported network (and a new head) back to an fp32 ONNX model with the current weights: the imported float
+/// graph is kept node for node, its initializers replaced by the module's tensors, cut at the module's output, and the
+/// head appended. ONNX Runtime then reproduces TorchSharp's outputs.
+/// </summary>
+public static class TorchOnnxExporter
+{
+    /// <summary>Exports; <paramref name="head"/> null exports the body alone (its output as is).</summary>
+    public static OnnxModel Export(OnnxTorchModule body, IExportableHead? head = null, ExportOptions? options = null)
+    {
+        options ??= new ExportOptions();
+        var model = OnnxModel.Parse(body.Model.ToByteArray(), body.Model.Source + " (export)");
+        var g = model.Graph;
+        foreach (var (name, tensor) in body.Weights)
+        {
+            int i = g.Initializers.FindIndex(t => t.Name == name);
+            g.Initializers[i] = HeadOnnx.Floats(name, tensor);
+        }
+        // Keep only what computes the body's output, then hang the head on it.
+        g.Outputs.Clear();
+        g.Outputs.Add(ValueInfoProto.Tensor(body.OutputName, OnnxDataType.Float, [null, null, null, null]));
+        OnnxGraphEdits.Prune(model, body.OutputName);
+        g.Outputs.Clear();
+        string logits = body.OutputName;
+        if (head is not null)
+        {
+            g.Nodes.Add(NodeProto.Create("Flatten", [body.OutputName], ["embedding_flat"], "embedding_flatten", null, AttributeProto.Int("axis", 1)));
+            logits = "logits";
+            head.AppendOnnx(g, "embedding_flat", logits);
+        }
+        UpgradeOpset(model, Math.Max(13, options.Opset));
+        string scores = options.OutputName;
+        if (options.AppendSoftmax) g.Nodes.Add(NodeProto.Create("Softmax", [logits], [scores], "softmax", null, AttributeProto.Int("axis", -1)));
+        else g.Nodes.Add(NodeProto.Create("Identity", [logits], [scores], "scores"));
+        g.Outputs.Add(ValueInfoProto.Tensor(scores, OnnxDataType.Float, head is null ? [null, null, null, null] : [null, null]));
+        if (options.Labels is { } labels)
+        {
+            var names = new TensorProto { Name = "label_names", DataType = (int)OnnxDataType.String };
+            names.Dims.Add(labels.Count);
+            names.StringData.AddRange(labels.Select(l => System.Text.Encoding.UTF8.GetBytes(l)));
+            g.Initializers.Add(names);
+            g.Nodes.Add(NodeProto.Create("ArgMax", [scores], ["predicted_index"], "argmax", null, AttributeProto.Int("axis", 1), AttributeProto.Int("keepdims", 0)));
+            g.Nodes.Add(NodeProto.Create("Gather", ["label_names", "predicted_index"], ["PredictedLabel"], "label_lookup", null, AttributeProto.Int("axis", 0)));
+            g.Outputs.Add(ValueInfoProto.Tensor("PredictedLabel", OnnxDataType.String, [null]));
+        }
+        OnnxGraphEdits.MakeInputDimsSymbolic(model, body.InputName, "N", null, "H", "W");
+        g.Outputs[0] = ValueInfoProto.Tensor(scores, OnnxDataType.Float, head is null ? [null, null, null, null] : [null, null]);
+        if (options.Preprocessing is { } spec) OnnxGraphEdits.PrependPreprocessing(model, spec);
+        model.Proto.ProducerName = "MLNetTransfer";
+        return OnnxModel.Parse(model.ToByteArray(), "<exported>");
+    }
+
+    // Opset 13 moved Squeeze/Unsqueeze axes (and ReduceSum's) from attributes to inputs; nothing else used here changed.
+    private static void UpgradeOpset(OnnxModel model, int target)
+    {
+        int current = model.OpsetVersion();
+        if (current >= target) return;
+        var g = model.Graph;
+        if (current < 13)
+            foreach (var n in g.Nodes.Where(n => n.OpType is "Squeeze" or "Unsqueeze" or "ReduceSum"))
+                if (n.Attribute("axes") is { } axes)
+                {
+                    var name = (n.Name ?? n.Outputs[0]) + "_axes";
+                    g.Initializers.Add(TensorProto.FromInt64s(name, [axes.Ints.Count], [.. axes.Ints]));
+                    n.Attributes.Remove(axes);
+                    n.Inputs.Add(name);
+                }
+        var opset = model.Proto.OpsetImports.FirstOrDefault(o => string.IsNullOrEmpty(o.Domain));
+        if (opset is null) model.Proto.OpsetImports.Add(new OperatorSetIdProto { Domain = "", Version = target });
+        else opset.Version = target;
+        model.Proto.IrVersion = Math.Max(model.Proto.IrVersion ?? 7, 7);
+    }
+}
