@@ -35,3 +35,15 @@ public static class FeaturizationCatalog
         return new FeaturizeImageEstimator(new MLContext(), options);
     }
 }
+
+/// <summary>The TransferLearning trainer on <c>mlContext.MulticlassClassification.Trainers</c>.</summary>
+public static class TransferLearningCatalog
+{
+    /// <summary>Fine-tunes a pretrained backbone (or trains the scratch CNN) on image paths and a key label.</summary>
+    public static Training.TransferLearningEstimator TransferLearning(this MulticlassClassificationCatalog.MulticlassClassificationTrainers trainers,
+        Training.TransferLearningOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(trainers);
+        return new Training.TransferLearningEstimator(options ?? new Training.TransferLearningOptions());
+    }
+}

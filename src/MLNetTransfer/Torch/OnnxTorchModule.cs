@@ -124,10 +124,28 @@ public sealed class OnnxTorchModule : nn.Module<Tensor, Tensor>
             .Where(parameterNames.Contains).Distinct().Select(n => (Parameter)weights[n]);
 
     /// <inheritdoc/>
-    public override Tensor forward(Tensor input)
+    public override Tensor forward(Tensor input) => Run(InputName, input, nodes, OutputName);
+
+    /// <summary>Runs blocks [0, <paramref name="block"/>) and returns their output (the boundary tensor).</summary>
+    public Tensor ForwardTo(Tensor input, int block)
     {
-        var env = new Dictionary<string, Tensor>(nodes.Count * 2) { [InputName] = input };
-        foreach (var node in nodes)
+        if (block <= 0) return input;
+        var inBlocks = Blocks.Take(block).SelectMany(b => b.Nodes).ToHashSet();
+        return Run(InputName, input, [.. nodes.Where(inBlocks.Contains)], Blocks[block - 1].Output);
+    }
+
+    /// <summary>Runs from the boundary before <paramref name="block"/> (its input tensor given) to the output.</summary>
+    public Tensor ForwardFrom(Tensor boundary, int block)
+    {
+        if (block <= 0) return forward(boundary);
+        var before = Blocks.Take(block).SelectMany(b => b.Nodes).ToHashSet();
+        return Run(Blocks[block - 1].Output, boundary, [.. nodes.Where(n => !before.Contains(n))], OutputName);
+    }
+
+    private Tensor Run(string startName, Tensor start, IReadOnlyList<NodeProto> toRun, string output)
+    {
+        var env = new Dictionary<string, Tensor>(toRun.Count * 2) { [startName] = start };
+        foreach (var node in toRun)
         {
             var inputs = new Tensor?[node.Inputs.Count];
             for (int i = 0; i < inputs.Length; i++)
@@ -141,7 +159,7 @@ public sealed class OnnxTorchModule : nn.Module<Tensor, Tensor>
             var outputs = OnnxOps.All[node.OpType!](node, inputs, new OnnxOps.OpContext(training, Opset, frozenNodes.Contains(node)));
             for (int i = 0; i < outputs.Length && i < node.Outputs.Count; i++) env[node.Outputs[i]] = outputs[i];
         }
-        return env[OutputName];
+        return env[output];
     }
 
     private static List<NodeProto> Needed(List<NodeProto> all, string output)

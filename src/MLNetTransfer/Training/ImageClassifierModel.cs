@@ -78,7 +78,14 @@ public sealed class ImageClassifierModel
         var score = output.GetColumnOrNull("Score")
             ?? throw new InvalidDataException("The model has no Score column.");
         VBuffer<ReadOnlyMemory<char>> names = default;
-        score.GetSlotNames(ref names);
+        if (score.HasSlotNames())
+        {
+            score.GetSlotNames(ref names);
+            return [.. names.DenseValues().Select(n => n.ToString())];
+        }
+        // ONNX-scored chains carry no slot names: the label key's values are the classes, in score order.
+        var label = output.GetColumnOrNull("Label") ?? throw new InvalidDataException("The model has no class names (no Score slot names, no Label key).");
+        label.GetKeyValues(ref names);
         return [.. names.DenseValues().Select(n => n.ToString())];
     }
 

@@ -1,0 +1,124 @@
+using System.Globalization;
+using System.Text.Json;
+using MLNetTransfer.IO;
+using MLNetTransfer.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MLNetTransfer.Training;
+
+/// <summary>What a run resumes from.</summary>
+internal sealed record ResumeState(int NextEpoch, string Phase, List<EpochMetrics> History, double Best, int BestEpoch, int Wait);
+
+/// <summary>
+/// The training workspace: <c>metrics.csv</c>, TensorBoard events (<c>tensorboard/</c>), the last checkpoint
+/// (<c>checkpoint-N/</c> named by the atomically written <c>latest</c> file, so a kill at any moment leaves either the old
+/// or the new checkpoint complete) and the best weights (<c>best/</c>).
+/// </summary>
+internal sealed class TrainingWorkspace : IDisposable
+{
+    private readonly bool temporary;
+    private readonly TorchSharp.Modules.SummaryWriter? tensorboard;
+
+    public TrainingWorkspace(string? path, TransferLearningOptions options)
+    {
+        temporary = path is null;
+        Folder = path ?? Path.Combine(Path.GetTempPath(), "mlnettransfer-train-" + Guid.NewGuid().ToString("N")[..12]);
+        Directory.CreateDirectory(Folder);
+        Fingerprint = $"{options.Strategy}|{options.Backbone.Name}|{options.Epochs}|{options.BatchSize}|{options.LearningRate}|{options.ImageSize}|{options.Seed}|{options.Head}|{options.Augmentation}";
+        if (!temporary)
+        {
+            try { tensorboard = torch.utils.tensorboard.SummaryWriter(Path.Combine(Folder, "tensorboard")); }
+            catch (Exception ex) when (ex is IOException or TypeInitializationException or DllNotFoundException) { tensorboard = null; }
+        }
+    }
+
+    public string Folder { get; }
+    private string Fingerprint { get; }
+    private string MetricsCsv => Path.Combine(Folder, "metrics.csv");
+    private string Latest => Path.Combine(Folder, "latest");
+    private string BestFolder => Path.Combine(Folder, "best");
+
+    public void Log(EpochMetrics m)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        if (!File.Exists(MetricsCsv))
+            File.WriteAllText(MetricsCsv, "epoch,phase,train_loss,train_accuracy,val_loss,val_accuracy,learning_rate,seconds,images_per_second\n");
+        File.AppendAllText(MetricsCsv, string.Join(",", m.Epoch + 1, m.Phase, m.TrainLoss.ToString("G6", inv), m.TrainAccuracy.ToString("G6", inv),
+            m.ValidationLoss.ToString("G6", inv), m.ValidationAccuracy.ToString("G6", inv), m.LearningRate.ToString("G6", inv),
+            m.Seconds.ToString("F2", inv), m.ImagesPerSecond.ToString("F1", inv)) + "\n");
+        if (tensorboard is null) return;
+        tensorboard.add_scalar("loss/train", (float)m.TrainLoss, m.Epoch + 1);
+        tensorboard.add_scalar("accuracy/train", (float)m.TrainAccuracy, m.Epoch + 1);
+        if (!double.IsNaN(m.ValidationLoss)) tensorboard.add_scalar("loss/validation", (float)m.ValidationLoss, m.Epoch + 1);
+        if (!double.IsNaN(m.ValidationAccuracy)) tensorboard.add_scalar("accuracy/validation", (float)m.ValidationAccuracy, m.Epoch + 1);
+        tensorboard.add_scalar("learning_rate", (float)m.LearningRate, m.Epoch + 1);
+    }
+
+    public void SaveCheckpoint(OnnxTorchModule body, nn.Module<Tensor, Tensor> head, optim.Optimizer optimizer, string phase, int nextEpoch,
+        List<EpochMetrics> history, EarlyStopping? es)
+    {
+        var folder = Path.Combine(Folder, $"checkpoint-{nextEpoch}");
+        if (Directory.Exists(folder)) Directory.Delete(folder, true);
+        Directory.CreateDirectory(folder);
+        body.save(Path.Combine(folder, "body.bin"));
+        head.save(Path.Combine(folder, "head.bin"));
+        ((TorchSharp.Modules.OptimizerHelper)optimizer).save_state_dict(Path.Combine(folder, "optimizer.bin"));
+        var state = new CheckpointState(Fingerprint, nextEpoch, phase, history, es?.Best ?? 0, es?.BestEpoch ?? -1, es?.Wait ?? 0);
+        File.WriteAllText(Path.Combine(folder, "state.json"), JsonSerializer.Serialize(state));
+        AtomicFile.WriteAllText(Latest, Path.GetFileName(folder)); // the commit point
+        foreach (var old in Directory.GetDirectories(Folder, "checkpoint-*").Where(d => d != folder)) Directory.Delete(old, true);
+    }
+
+    public ResumeState? TryResume(OnnxTorchModule body, nn.Module<Tensor, Tensor> head)
+    {
+        if (!File.Exists(Latest)) return null;
+        var folder = Path.Combine(Folder, File.ReadAllText(Latest).Trim());
+        var stateFile = Path.Combine(folder, "state.json");
+        if (!File.Exists(stateFile)) return null;
+        var state = JsonSerializer.Deserialize<CheckpointState>(File.ReadAllText(stateFile))!;
+        if (state.Fingerprint != Fingerprint)
+            throw new InvalidOperationException($"{Folder}: the workspace holds a checkpoint of a different configuration ({state.Fingerprint}); use another WorkspacePath or delete it.");
+        body.load(Path.Combine(folder, "body.bin"));
+        head.load(Path.Combine(folder, "head.bin"));
+        resumedFolder = folder;
+        return new ResumeState(state.NextEpoch, state.Phase, state.History, state.Best, state.BestEpoch, state.Wait);
+    }
+
+    private string? resumedFolder;
+
+    public void LoadOptimizer(optim.Optimizer optimizer, string phase, ResumeState? resume)
+    {
+        if (resume is null || resume.Phase != phase || resumedFolder is null) return;
+        var file = Path.Combine(resumedFolder, "optimizer.bin");
+        if (File.Exists(file)) ((TorchSharp.Modules.OptimizerHelper)optimizer).load_state_dict(file);
+    }
+
+    public void SaveBest(OnnxTorchModule body, nn.Module<Tensor, Tensor> head)
+    {
+        var staging = BestFolder + ".new";
+        if (Directory.Exists(staging)) Directory.Delete(staging, true);
+        Directory.CreateDirectory(staging);
+        body.save(Path.Combine(staging, "body.bin"));
+        head.save(Path.Combine(staging, "head.bin"));
+        if (Directory.Exists(BestFolder)) Directory.Delete(BestFolder, true);
+        Directory.Move(staging, BestFolder);
+    }
+
+    public bool RestoreBest(OnnxTorchModule body, nn.Module<Tensor, Tensor> head)
+    {
+        if (!File.Exists(Path.Combine(BestFolder, "head.bin"))) return false;
+        body.load(Path.Combine(BestFolder, "body.bin"));
+        head.load(Path.Combine(BestFolder, "head.bin"));
+        return true;
+    }
+
+    public void Dispose()
+    {
+        // SummaryWriter writes each event as it is added; it has nothing to close.
+        if (temporary)
+            try { Directory.Delete(Folder, true); } catch (IOException) { }
+    }
+
+    private sealed record CheckpointState(string Fingerprint, int NextEpoch, string Phase, List<EpochMetrics> History, double Best, int BestEpoch, int Wait);
+}
