@@ -43,7 +43,7 @@ public sealed class ClassificationReport
     /// <summary>Label order of the confusion matrix.</summary>
     [JsonIgnore] public IReadOnlyList<string> Labels => Confusion.Labels;
 
-    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
+    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
     /// <summary>Serializes to indented JSON.</summary>
     public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);

@@ -61,6 +61,21 @@ public sealed class ImagePixelStore
         return new ImagePixelStore(buffer, paths.Count, width, height);
     }
 
+    /// <summary>Images given as RGB planes (CHW) or one gray plane (replicated to RGB), all of one size.</summary>
+    public static ImagePixelStore FromPlanes(IReadOnlyList<byte[]> images, int width, int height)
+    {
+        int plane = width * height, size = 3 * plane;
+        var buffer = new byte[(long)images.Count * size];
+        for (int i = 0; i < images.Count; i++)
+        {
+            var image = images[i];
+            if (image.Length == size) image.CopyTo(buffer, (long)i * size);
+            else if (image.Length == plane) for (int c = 0; c < 3; c++) image.CopyTo(buffer, (long)i * size + c * plane);
+            else throw new ArgumentException($"image {i} has {image.Length} bytes; expected {plane} (gray) or {size} (RGB) for {width}x{height}.");
+        }
+        return new ImagePixelStore(buffer, images.Count, width, height);
+    }
+
     /// <summary>A batch as a uint8 tensor [B, 3, H, W].</summary>
     public TorchSharp.torch.Tensor Batch(ReadOnlySpan<int> indices)
     {

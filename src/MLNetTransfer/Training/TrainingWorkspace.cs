@@ -65,7 +65,7 @@ internal sealed class TrainingWorkspace : IDisposable
         head.save(Path.Combine(folder, "head.bin"));
         ((TorchSharp.Modules.OptimizerHelper)optimizer).save_state_dict(Path.Combine(folder, "optimizer.bin"));
         var state = new CheckpointState(Fingerprint, nextEpoch, phase, history, es?.Best ?? 0, es?.BestEpoch ?? -1, es?.Wait ?? 0);
-        File.WriteAllText(Path.Combine(folder, "state.json"), JsonSerializer.Serialize(state));
+        File.WriteAllText(Path.Combine(folder, "state.json"), JsonSerializer.Serialize(state, Json));
         AtomicFile.WriteAllText(Latest, Path.GetFileName(folder)); // the commit point
         foreach (var old in Directory.GetDirectories(Folder, "checkpoint-*").Where(d => d != folder)) Directory.Delete(old, true);
     }
@@ -76,7 +76,7 @@ internal sealed class TrainingWorkspace : IDisposable
         var folder = Path.Combine(Folder, File.ReadAllText(Latest).Trim());
         var stateFile = Path.Combine(folder, "state.json");
         if (!File.Exists(stateFile)) return null;
-        var state = JsonSerializer.Deserialize<CheckpointState>(File.ReadAllText(stateFile))!;
+        var state = JsonSerializer.Deserialize<CheckpointState>(File.ReadAllText(stateFile), Json)!;
         if (state.Fingerprint != Fingerprint)
             throw new InvalidOperationException($"{Folder}: the workspace holds a checkpoint of a different configuration ({state.Fingerprint}); use another WorkspacePath or delete it.");
         body.load(Path.Combine(folder, "body.bin"));
@@ -86,6 +86,9 @@ internal sealed class TrainingWorkspace : IDisposable
     }
 
     private string? resumedFolder;
+
+    // Validation loss is NaN without validation data; JSON has no NaN, so write it as "NaN".
+    private static readonly JsonSerializerOptions Json = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
     public void LoadOptimizer(optim.Optimizer optimizer, string phase, ResumeState? resume)
     {

@@ -18,13 +18,30 @@ public static class TransferLearningTrainer
     /// <summary>Trains on decoded images; <paramref name="labels"/>[i] is the class of index i.</summary>
     /// <exception cref="ArgumentException">Fewer than two classes, or an empty training set.</exception>
     public static TrainedNetwork Train(ImagePixelStore train, int[] trainLabels, ImagePixelStore? validation, int[]? validationLabels,
-        IReadOnlyList<string> labels, TransferLearningOptions options, CancellationToken cancel = default)
+        IReadOnlyList<string> labels, TransferLearningOptions options, CancellationToken cancel = default) =>
+        Train(train, trainLabels, validation, validationLabels, labels, options, pretrained: null, cancel);
+
+    /// <summary>
+    /// Trains a new head (and, per the strategy, later blocks) on a body that was itself trained on another task:
+    /// the task-A → task-B transfer. The body's normalization is kept; with <see cref="TransferStrategy.HeadOnly"/> the
+    /// shared layers do not change.
+    /// </summary>
+    public static TrainedNetwork Transfer(TrainedNetwork source, ImagePixelStore train, int[] trainLabels, ImagePixelStore? validation,
+        int[]? validationLabels, IReadOnlyList<string> labels, TransferLearningOptions options, CancellationToken cancel = default) =>
+        Train(train, trainLabels, validation, validationLabels, labels, options, (source.Body, source.Mean, source.Std, EmbeddingWidth(source)), cancel);
+
+    private static int EmbeddingWidth(TrainedNetwork network) =>
+        (int)network.Head.parameters().First(p => p.dim() == 2).shape[^1];
+
+    private static TrainedNetwork Train(ImagePixelStore train, int[] trainLabels, ImagePixelStore? validation, int[]? validationLabels,
+        IReadOnlyList<string> labels, TransferLearningOptions options, (OnnxTorchModule Body, float[] Mean, float[] Std, int Width)? pretrained,
+        CancellationToken cancel)
     {
         if (labels.Count < 2) throw new ArgumentException($"Training needs at least 2 classes; got {labels.Count}.");
         if (train.Count == 0) throw new ArgumentException("The training set is empty.");
         torch.manual_seed(options.Seed);
-        var (body, mean, std) = CreateBody(options);
-        int embedding = options.Strategy == TransferStrategy.Scratch ? ScratchCnn.EmbeddingDimension : options.Backbone.Embedding.Dimension;
+        var (body, mean, std) = pretrained is { } p ? (p.Body, p.Mean, p.Std) : CreateBody(options);
+        int embedding = pretrained?.Width ?? (options.Strategy == TransferStrategy.Scratch ? ScratchCnn.EmbeddingDimension : options.Backbone.Embedding.Dimension);
         nn.Module<Tensor, Tensor> head = options.Head == HeadKind.Keras
             ? new KerasHead(embedding, labels.Count, options.DropoutRate)
             : new LinearHead(embedding, labels.Count, options.DropoutRate);
@@ -106,7 +123,8 @@ public static class TransferLearningTrainer
             TransferStrategy.HeadOnly => [("train", 0, o.Epochs, bodyBlocks)],
             TransferStrategy.PartialRetrain => [("warmup", 0, Math.Min(o.WarmupEpochs, o.Epochs), bodyBlocks),
                 ("finetune", Math.Min(o.WarmupEpochs, o.Epochs), o.Epochs, Math.Max(0, bodyBlocks - Math.Max(1, o.UnfrozenBlocks)))],
-            _ => [("train", 0, o.Epochs, 0)],
+            TransferStrategy.FullFineTune or TransferStrategy.Scratch => [("train", 0, o.Epochs, 0)],
+            _ => throw new ArgumentOutOfRangeException(nameof(o), $"Unknown strategy {o.Strategy}."),
         };
 
         private optim.Optimizer CreateOptimizer(int frozen)
