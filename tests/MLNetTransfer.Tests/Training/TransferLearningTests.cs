@@ -1,4 +1,5 @@
 using Microsoft.ML;
+using Microsoft.ML.Data;
 using MLNetTransfer.Data;
 using MLNetTransfer.Evaluation;
 using MLNetTransfer.Training;
@@ -35,6 +36,35 @@ public class TransferLearningTests(ITestOutputHelper output)
         return (report.Accuracy, model, estimator);
     }
 
+    private void SavedModelAndOnnxPredictTheSame(ITransformer model, TransferLearningEstimator estimator)
+    {
+        var ml = new MLContext(3);
+        var sample = Cifar(TestAssets.Cifar10Test, 4);
+        var view = Keyed(ml, sample);
+        using var dir = new TempDir();
+        ml.Model.Save(model, view.Schema, dir.Combine("model.zip"));
+        var loaded = new MLContext(4).Model.Load(dir.Combine("model.zip"), out _);
+        var before = model.Transform(view).GetColumn<float[]>("Score").ToList();
+        var after = loaded.Transform(view).GetColumn<float[]>("Score").ToList();
+        var predicted = loaded.Transform(view).GetColumn<uint[]>("PredictedLabel").ToList();
+        var run = estimator.LastRun!;
+        var torchScores = run.Network.Predict(MLNetTransfer.Torch.ImagePixelStore.Decode([.. sample.Select(s => s.Path)], run.DecodeWidth, run.DecodeHeight));
+        float maxSaved = 0, maxTorch = 0;
+        for (int i = 0; i < sample.Count; i++)
+        {
+            Assert.Equal(10, before[i].Length);
+            for (int c = 0; c < 10; c++)
+            {
+                maxSaved = Math.Max(maxSaved, Math.Abs(before[i][c] - after[i][c]));
+                maxTorch = Math.Max(maxTorch, Math.Abs(before[i][c] - torchScores[i][c]));
+            }
+            Assert.Equal((uint)(Array.IndexOf(after[i], after[i].Max()) + 1), predicted[i][0]);
+        }
+        output.WriteLine($"saved/loaded max score diff {maxSaved}; ML.NET(ONNX) vs TorchSharp max diff {maxTorch}");
+        Assert.Equal(0f, maxSaved);
+        Assert.True(maxTorch <= 1e-4f, $"ONNX vs TorchSharp {maxTorch}");
+    }
+
     [Fact]
     public void Head_only_on_real_cifar10_reaches_0_58_and_partial_retraining_beats_it()
     {
@@ -44,6 +74,7 @@ public class TransferLearningTests(ITestOutputHelper output)
             ValidationFraction = 0.1, DropoutRate = 0.2,
         });
         Assert.True(head.Accuracy >= 0.58, $"head-only accuracy {head.Accuracy:F4}");
+        SavedModelAndOnnxPredictTheSame(head.Model, head.Estimator);
 
         var partial = TrainAndScore(new TransferLearningOptions
         {

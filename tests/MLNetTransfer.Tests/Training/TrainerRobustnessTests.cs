@@ -1,0 +1,98 @@
+using Microsoft.ML;
+using MLNetTransfer.Data;
+using MLNetTransfer.Torch;
+using MLNetTransfer.Training;
+using TorchSharp;
+
+namespace MLNetTransfer.Tests.Training;
+
+[Collection("heavy")]
+public class TrainerRobustnessTests
+{
+    private static (ImagePixelStore Images, int[] Labels) SmallMnist(int perClass, int seed)
+    {
+        var images = Stratified.Sample(MnistIdx.Load(TestAssets.Mnist, train: false), m => m.Label.ToString(), perClass, seed);
+        return (ImagePixelStore.FromPlanes([.. images.Select(m => m.Pixels)], 28, 28), [.. images.Select(m => m.Label)]);
+    }
+
+    private static readonly string[] Digits = [.. Enumerable.Range(0, 10).Select(d => d.ToString())];
+
+    private static TransferLearningOptions Options(string workspace) => new()
+    {
+        Strategy = TransferStrategy.Scratch, ImageSize = 28, BatchSize = 50, Epochs = 3, LearningRate = 2e-3, WorkspacePath = workspace,
+        Optimizer = OptimizerKind.Adam, DropoutRate = 0.3, Augmentation = Augment.Flip,
+    };
+
+    [Fact]
+    public void Interrupted_then_resumed_run_ends_with_the_same_weights_as_an_uninterrupted_one()
+    {
+        var (images, labels) = SmallMnist(20, 3);
+        using var dir = new TempDir();
+        using var reference = TransferLearningTrainer.Train(images, labels, null, null, Digits, Options(dir.Combine("a")));
+
+        // Stop after the first epoch's checkpoint, as a kill would, then start again on the same workspace.
+        using var cancel = new CancellationTokenSource();
+        var interrupted = Options(dir.Combine("b"));
+        interrupted.MetricsCallback = m => { if (m.Epoch == 0) cancel.Cancel(); };
+        Assert.Throws<OperationCanceledException>(() => TransferLearningTrainer.Train(images, labels, null, null, Digits, interrupted, cancel.Token));
+        Assert.True(File.Exists(dir.Combine("b", "latest")));
+        int epochsRun = 0;
+        var again = Options(dir.Combine("b"));
+        again.MetricsCallback = _ => epochsRun++;
+        using var resumed = TransferLearningTrainer.Train(images, labels, null, null, Digits, again);
+        Assert.Equal(2, epochsRun); // epochs 2 and 3 only: the first came from the checkpoint
+
+        Assert.Equal(3, resumed.History.Count);
+        var a = reference.Body.parameters().Concat(reference.Head.parameters()).ToList();
+        var b = resumed.Body.parameters().Concat(resumed.Head.parameters()).ToList();
+        for (int i = 0; i < a.Count; i++) Assert.True(a[i].allclose(b[i], 0, 1e-6), $"parameter {i} differs after resume");
+        Assert.True(File.ReadAllLines(dir.Combine("b", "metrics.csv")).Length == 4); // header + 3 epochs
+    }
+
+    [Fact]
+    public void Nan_loss_stops_with_a_message_and_keeps_the_best_weights()
+    {
+        var (images, labels) = SmallMnist(20, 4);
+        using var dir = new TempDir();
+        var options = Options(dir.Path);
+        options.Augmentation = Augment.None;
+        options.Epochs = 4;
+        options.Optimizer = OptimizerKind.SgdMomentum;
+        options.Schedule = new ExplodingSchedule(StepsBeforeExplosion: 2 * 4); // two clean epochs of 4 steps, then 1e12
+        using var network = TransferLearningTrainer.Train(images, labels, null, null, Digits, options);
+        Assert.NotNull(network.StopReason);
+        Assert.Contains("NaN", network.StopReason);
+        Assert.Equal(3, network.History.Count); // two clean epochs, the third diverged
+        var probabilities = network.Predict(images);
+        Assert.All(probabilities, p => Assert.False(p.Any(float.IsNaN)));
+    }
+
+    [Fact]
+    public void Bad_inputs_are_clear_errors()
+    {
+        var ml = new MLContext(1);
+        var items = ImageFolder.Scan(TestAssets.Cifar10Test, new ImageFolderOptions { MaxPerClass = 3, ValidateImages = false }).Images;
+        var view = ml.Data.LoadImages(items);
+        var estimator = ml.MulticlassClassification.Trainers.TransferLearning(new TransferLearningOptions { Assets = new(TestAssets.Root) });
+        var notKey = Assert.Throws<ArgumentOutOfRangeException>(() => estimator.Fit(view));
+        Assert.Contains("MapValueToKey", notKey.Message);
+
+        var oneClass = ml.Data.LoadImages(items.Where(i => i.Label == "cat"));
+        var keyed = ml.Transforms.Conversion.MapValueToKey("Label").Fit(oneClass).Transform(oneClass);
+        Assert.Contains("at least 2 classes", Assert.Throws<ArgumentException>(() => estimator.Fit(keyed)).Message);
+
+        var two = ml.Data.LoadImages(items.Where(i => i.Label is "cat" or "dog").Take(4));
+        var keyedTwo = ml.Transforms.Conversion.MapValueToKey("Label").Fit(two).Transform(two);
+        var noValidation = ml.MulticlassClassification.Trainers.TransferLearning(new TransferLearningOptions
+        {
+            Assets = new(TestAssets.Root), EarlyStopping = new EarlyStopping(), ValidationFraction = 0,
+        });
+        Assert.Contains("validation split is empty", Assert.Throws<ArgumentException>(() => noValidation.Fit(keyedTwo)).Message);
+    }
+
+    private sealed record ExplodingSchedule(int StepsBeforeExplosion) : LearningRateSchedule
+    {
+        public override double Rate(double baseRate, long step, long totalSteps, int stepsPerEpoch) =>
+            step < StepsBeforeExplosion ? baseRate : 1e12;
+    }
+}
