@@ -50,21 +50,8 @@ internal sealed class LinearProbeRunner
         return (model, report);
     }
 
-    private (IReadOnlyList<LabeledImage> Train, IReadOnlyList<LabeledImage> Test) LoadData()
-    {
-        var train = Scan(TrainDir, MaxPerClass);
-        if (TestDir is not null) return (train, Scan(TestDir, MaxPerClassTest ?? MaxPerClass));
-        var split = Stratified.Split(train, i => i.Label, 0.2, Seed);
-        return (split.Train, split.Validation);
-    }
-
-    private IReadOnlyList<LabeledImage> Scan(string dir, int? perClass)
-    {
-        var listing = ImageFolder.Scan(dir, new ImageFolderOptions { MaxPerClass = perClass, Seed = Seed });
-        foreach (var skipped in listing.Skipped) Console.Error.WriteLine($"skipped: {skipped.Path}: {skipped.Reason}");
-        foreach (var warning in listing.Warnings) Console.Error.WriteLine($"warning: {warning}");
-        return listing.Images;
-    }
+    private (IReadOnlyList<LabeledImage> Train, IReadOnlyList<LabeledImage> Test) LoadData() =>
+        TrainingData.Load(TrainDir, TestDir, MaxPerClass, MaxPerClassTest, Seed);
 }
 
 /// <summary>Writes model.zip, metrics.json, confusion.png and report.html into one folder.</summary>

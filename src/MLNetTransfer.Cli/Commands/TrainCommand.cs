@@ -14,7 +14,7 @@ internal static class TrainCommand
         var seed = CommonOptions.Seed();
         var backbone = CommonOptions.Backbone();
         var featureNode = CommonOptions.FeatureNode();
-        var strategy = new Option<string>("--strategy") { Description = "linear-probe (frozen backbone + classical trainer)", DefaultValueFactory = _ => "linear-probe" };
+        var strategy = new Option<string>("--strategy") { Description = "linear-probe (frozen backbone + classical trainer) | head | partial | full | scratch (TorchSharp fine-tuning)", DefaultValueFactory = _ => "linear-probe" };
         strategy.AcceptOnlyFromAmong("linear-probe", "head", "partial", "full", "scratch");
         var trainer = new Option<string>("--trainer") { Description = "lbfgs | sdca | svm | lightgbm", DefaultValueFactory = _ => "lbfgs" };
         trainer.AcceptOnlyFromAmong([.. ClassicalTrainers.All.Select(t => t.Name)]);
@@ -32,9 +32,32 @@ internal static class TrainCommand
         command.SetAction(result => CliRunner.Guard(() =>
         {
             var chosen = result.GetValue(strategy)!;
-            if (chosen != "linear-probe")
-                throw new BadInputException($"--strategy {chosen}: fine-tuning strategies are not available in this build yet; use linear-probe.");
             var quiet = result.GetValue(CommonOptions.Quiet);
+            if (chosen != "linear-probe")
+            {
+                var transfer = new TransferRunner
+                {
+                    TrainDir = result.GetValue(train)!,
+                    TestDir = result.GetValue(test),
+                    MaxPerClass = result.GetValue(maxPerClass),
+                    OutDir = result.GetValue(output)!,
+                    Quiet = quiet,
+                    Options = new TransferLearningOptions
+                    {
+                        Strategy = TransferRunner.ParseStrategy(chosen),
+                        Backbone = CommonOptions.ResolveBackbone(result, backbone, featureNode),
+                        Assets = CommonOptions.Resolver(result),
+                        Epochs = result.GetValue(epochs),
+                        BatchSize = result.GetValue(batchSize),
+                        LearningRate = result.GetValue(lr),
+                        ImageSize = result.GetValue(imageSize) ?? 96,
+                        Seed = result.GetValue(seed),
+                    },
+                };
+                var fineTuned = transfer.Run();
+                OutputFiles.PrintSummary(fineTuned, transfer.OutDir);
+                return ExitCodes.Ok;
+            }
             var runner = new LinearProbeRunner
             {
                 TrainDir = result.GetValue(train)!,

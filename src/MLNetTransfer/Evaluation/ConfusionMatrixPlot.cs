@@ -19,7 +19,7 @@ public static class ConfusionMatrixPlot
                 data[p, k - 1 - t] = matrix.Counts[t][p];
 
         var model = new PlotModel { Title = title, Background = OxyColors.White };
-        model.Axes.Add(new LinearColorAxis { Position = AxisPosition.Right, Palette = OxyPalettes.BlueWhiteRed(64).Reverse(), Minimum = 0, IsAxisVisible = false });
+        model.Axes.Add(new LinearColorAxis { Position = AxisPosition.Right, Palette = OxyPalette.Interpolate(64, OxyColors.White, OxyColor.FromRgb(8, 48, 107)), Minimum = 0, IsAxisVisible = false });
         model.Axes.Add(CategoryAxis(AxisPosition.Bottom, "predicted", matrix.Labels, angle: -45));
         model.Axes.Add(CategoryAxis(AxisPosition.Left, "true", [.. matrix.Labels.Reverse()], angle: 0));
         model.Series.Add(new HeatMapSeries
@@ -28,6 +28,8 @@ public static class ConfusionMatrixPlot
             Data = data,
             RenderMethod = HeatMapRenderMethod.Rectangles,
             LabelFormatString = "0",
+            // Dark cells get white numbers so every count stays readable.
+            TextColor = OxyColors.Black,
             LabelFontSize = k <= 12 ? 0.25 : 0.18,
         });
         return model;

@@ -45,6 +45,30 @@ public class CliCommandTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Train_head_strategy_writes_onnx_and_curves_that_ort_can_run()
+    {
+        using var dir = new TempDir();
+        var outDir = dir.Combine("head");
+        var r = CliProcess.Run("train", "--train", TestAssets.Cifar10Train, "--test", TestAssets.Cifar10Test, "--max-per-class", "20",
+            "--strategy", "head", "--epochs", "3", "--lr", "0.003", "--image-size", "64", "--out", outDir, "--quiet");
+        output.WriteLine(r.Stdout + r.Stderr);
+        Assert.Equal(0, r.ExitCode);
+        foreach (var f in new[] { "model.zip", "model.onnx", "metrics.json", "metrics.csv", "curves.png", "confusion.png", "report.html" })
+            Assert.True(File.Exists(Path.Combine(outDir, f)), f);
+        Assert.Equal(4, File.ReadAllLines(Path.Combine(outDir, "metrics.csv")).Length); // header + 3 epochs
+        Assert.True(ClassificationReport.Load(Path.Combine(outDir, "metrics.json")).Accuracy > 0.25); // chance 0.10
+        using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(Path.Combine(outDir, "model.onnx"));
+        Assert.Contains("Score", session.OutputMetadata.Keys);
+        Assert.Contains("PredictedLabel", session.OutputMetadata.Keys);
+        var predict = CliProcess.Run("predict", "--model", Path.Combine(outDir, "model.zip"),
+            Directory.GetFiles(Path.Combine(TestAssets.Cifar10Test, "ship")).Order().First());
+        Assert.Equal(0, predict.ExitCode);
+        var fields = predict.Stdout.Trim().Split('\t');
+        Assert.Equal(3, fields.Length);
+        Assert.Contains(fields[1], MLNetTransfer.Data.Cifar10Binary.ClassNames);
+    }
+
+    [Fact]
     public void Featurize_shards_are_disjoint_and_their_union_equals_the_whole()
     {
         using var dir = new TempDir();

@@ -1,0 +1,93 @@
+using Microsoft.ML;
+using MLNetTransfer.Backbones;
+using MLNetTransfer.Data;
+using MLNetTransfer.Evaluation;
+using MLNetTransfer.Training;
+
+namespace MLNetTransfer.Cli.Commands;
+
+/// <summary><c>train --strategy head|partial|full|scratch</c>: fine-tuning through the TransferLearning estimator.</summary>
+internal sealed class TransferRunner
+{
+    public required string TrainDir { get; init; }
+    public string? TestDir { get; init; }
+    public int? MaxPerClass { get; init; }
+    public required TransferLearningOptions Options { get; init; }
+    public required string OutDir { get; init; }
+    public bool Quiet { get; init; }
+
+    public static TransferStrategy ParseStrategy(string name) => name switch
+    {
+        "head" => TransferStrategy.HeadOnly,
+        "partial" => TransferStrategy.PartialRetrain,
+        "full" => TransferStrategy.FullFineTune,
+        "scratch" => TransferStrategy.Scratch,
+        _ => throw new BadInputException($"--strategy {name}: expected linear-probe, head, partial, full or scratch."),
+    };
+
+    public ClassificationReport Run()
+    {
+        var ml = new MLContext(Options.Seed);
+        var (train, test) = TrainingData.Load(TrainDir, TestDir, MaxPerClass, null, Options.Seed);
+        int classes = train.Select(i => i.Label).Distinct().Count();
+        if (classes < 2) throw new BadInputException($"{TrainDir}: training needs at least 2 classes with images; found {classes}.");
+        var view = ml.Data.LoadImages(train);
+        var keyed = ml.Transforms.Conversion.MapValueToKey("Label", keyOrdinality: Microsoft.ML.Transforms.ValueToKeyMappingEstimator.KeyOrdinality.ByValue)
+            .Fit(view).Transform(view);
+        Options.WorkspacePath ??= Path.Combine(OutDir, "workspace");
+        ConsoleProgress.Info(Quiet, $"train: {train.Count} images, {classes} classes; test: {test.Count}; strategy {Options.Strategy}; " +
+            $"{(Options.Strategy == TransferStrategy.Scratch ? "scratch CNN" : Options.Backbone.Name)} at {Options.ImageSize} px, {Options.Epochs} epochs");
+        var estimator = new TransferLearningEstimator(Options);
+        long total = (long)Options.Epochs * train.Count;
+        var chain = ConsoleProgress.Run(Quiet, "train", total, progress =>
+        {
+            Options.Progress = (epoch, done, _) => progress(epoch * (long)train.Count + done);
+            Options.MetricsCallback = m => ConsoleProgress.Info(Quiet || !Console.IsOutputRedirected,
+                $"epoch {m.Epoch + 1} ({m.Phase}): loss {m.TrainLoss:F4} acc {m.TrainAccuracy:F3} val_loss {m.ValidationLoss:F4} val_acc {m.ValidationAccuracy:F3} {m.ImagesPerSecond:F0} img/s");
+            return estimator.Fit(keyed);
+        });
+        var run = estimator.LastRun!;
+        var model = new ImageClassifierModel(chain, keyed.Schema) { TrainSeconds = run.TrainSeconds };
+        var report = ModelEvaluation.Evaluate(ml, model, test);
+        report.Details["strategy"] = Options.Strategy.ToString();
+        report.Details["backbone"] = Options.Strategy == TransferStrategy.Scratch ? "scratch-cnn" : Options.Backbone.Name;
+        report.Details["imageSize"] = Options.ImageSize.ToString();
+        report.Details["epochs"] = run.Network.History.Count.ToString();
+        report.Details["trainImages"] = train.Count.ToString();
+        if (run.Network.StopReason is { } reason) report.Details["stopped"] = reason;
+
+        Directory.CreateDirectory(OutDir);
+        model.Save(ml, Path.Combine(OutDir, "model.zip"));
+        run.Onnx.Save(Path.Combine(OutDir, "model.onnx"));
+        var csv = Path.Combine(Options.WorkspacePath, "metrics.csv");
+        if (File.Exists(csv)) File.Copy(csv, Path.Combine(OutDir, "metrics.csv"), overwrite: true);
+        var curves = TrainingCurvesPlot.Render(run.Network.History, Path.Combine(OutDir, "curves.png"));
+        report.Save(Path.Combine(OutDir, "metrics.json"));
+        var confusion = Path.Combine(OutDir, "confusion.png");
+        ConfusionMatrixPlot.SavePng(report.Confusion, confusion);
+        HtmlReport.Save(Path.Combine(OutDir, "report.html"), report, $"{Options.Strategy} on {report.Details["backbone"]}",
+            [("Training curves", curves), ("Confusion matrix", File.ReadAllBytes(confusion))]);
+        if (run.Network.StopReason is { } why) Console.Error.WriteLine($"note: {why}");
+        return report;
+    }
+}
+
+/// <summary>Loads train/test listings from folders (test defaults to a 20% stratified split), reporting skips.</summary>
+internal static class TrainingData
+{
+    public static (IReadOnlyList<LabeledImage> Train, IReadOnlyList<LabeledImage> Test) Load(string trainDir, string? testDir, int? perClass, int? perClassTest, int seed)
+    {
+        var train = Scan(trainDir, perClass, seed);
+        if (testDir is not null) return (train, Scan(testDir, perClassTest ?? perClass, seed));
+        var split = Stratified.Split(train, i => i.Label, 0.2, seed);
+        return (split.Train, split.Validation);
+    }
+
+    private static IReadOnlyList<LabeledImage> Scan(string dir, int? perClass, int seed)
+    {
+        var listing = ImageFolder.Scan(dir, new ImageFolderOptions { MaxPerClass = perClass, Seed = seed });
+        foreach (var skipped in listing.Skipped) Console.Error.WriteLine($"skipped: {skipped.Path}: {skipped.Reason}");
+        foreach (var warning in listing.Warnings) Console.Error.WriteLine($"warning: {warning}");
+        return listing.Images;
+    }
+}
