@@ -10,4 +10,5 @@ root.Subcommands.Add(EvaluateCommand.Create());
 root.Subcommands.Add(PredictCommand.Create());
 root.Subcommands.Add(FeaturizeCommand.Create());
 root.Subcommands.Add(DemoCommand.Create());
+root.Subcommands.Add(InspectCommand.Create());
 return CliRunner.Run(root, args);

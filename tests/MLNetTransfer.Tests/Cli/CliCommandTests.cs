@@ -69,6 +69,23 @@ public class CliCommandTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Inspect_json_reports_blocks_parameters_and_the_ort_torch_difference()
+    {
+        using var dir = new TempDir();
+        var r = CliProcess.Run("inspect", TestAssets.MobileNetV2Int8, "--images", Path.Combine(TestAssets.Cifar10Test, "cat"), "--image-size", "96",
+            "--export", dir.Combine("back.onnx"), "--json");
+        Assert.Equal(0, r.ExitCode);
+        var json = JsonDocument.Parse(r.Stdout).RootElement;
+        Assert.Equal(20, json.GetProperty("blocks").GetArrayLength());
+        Assert.InRange(json.GetProperty("parameters").GetInt64(), 3_400_000, 3_600_000);
+        Assert.InRange(json.GetProperty("maxAbsDiff").GetDouble(), 0, 1e-3);
+        Assert.InRange(json.GetProperty("top1Agreement").GetDouble(), 0.1, 1.0);
+        Assert.Equal("464_quantized", json.GetProperty("embedding").GetString());
+        using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(dir.Combine("back.onnx"));
+        Assert.Single(session.InputMetadata);
+    }
+
+    [Fact]
     public void Featurize_shards_are_disjoint_and_their_union_equals_the_whole()
     {
         using var dir = new TempDir();
