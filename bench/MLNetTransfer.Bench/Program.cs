@@ -1,7 +1,7 @@
 using MLNetTransfer.Bench;
 
 // Benchmarks: long measurements that do not belong in tests. Each prints a markdown table row set to stdout.
-// Usage: dotnet run -c Release --project bench/MLNetTransfer.Bench -- <featurize|rss|cifar-full|all> [--quick]
+// Usage: dotnet run -c Release --project bench/MLNetTransfer.Bench -- <featurize|rss|cifar-full|torch> [--quick]
 var what = args.FirstOrDefault() ?? "featurize";
 bool quick = args.Contains("--quick");
 var assets = Environment.GetEnvironmentVariable("MLNETTRANSFER_ASSETS")
@@ -12,6 +12,7 @@ switch (what)
     case "featurize": FeaturizationBench.Run(assets, quick ? 500 : 2000); break;
     case "rss": FeaturizationBench.PeakRss(assets, quick ? 5000 : 60000); break;
     case "cifar-full": CifarFullBench.Run(assets, quick); break;
+    case "torch": TorchBench.Run(assets, quick); break;
     default: Console.Error.WriteLine($"unknown benchmark '{what}'"); return 2;
 }
 return 0;

@@ -56,8 +56,9 @@ public enum Augment
 /// <summary>
 /// Options of the TransferLearning trainer. The names follow ML.NET's ImageClassificationTrainer where it has the
 /// option (Arch → <see cref="Backbone"/>, Epoch, BatchSize, LearningRate, LearningRateScheduler, EarlyStoppingCriteria,
-/// MetricsCallback, WorkspacePath, ValidationSet, ValidationSetFraction, TestOnTrainSet, ReuseTrainSetBottleneckCachedValues)
-/// and add what it lacks.
+/// MetricsCallback, WorkspacePath, ValidationSet, ValidationSetFraction) and add what it lacks. Not carried over:
+/// TestOnTrainSet (training accuracy is reported every epoch anyway) and ReuseTrainSetBottleneckCachedValues (the cache
+/// is rebuilt per run, in memory).
 /// </summary>
 public sealed class TransferLearningOptions
 {
@@ -136,17 +137,11 @@ public sealed class TransferLearningOptions
     /// <summary>An explicit validation set (same schema as the training data). Default null.</summary>
     public Microsoft.ML.IDataView? ValidationSet { get; set; }
 
-    /// <summary>Also report accuracy on the training set each epoch (costs a pass). Default false.</summary>
-    public bool TestOnTrainSet { get; set; }
-
     /// <summary>
     /// Folder for checkpoints, bottleneck cache, metrics.csv and TensorBoard events; a run resumes from the last checkpoint
     /// found there. Default null: a fresh temp folder, deleted after training.
     /// </summary>
     public string? WorkspacePath { get; set; }
-
-    /// <summary>Reuse bottleneck values cached in the workspace by a previous run with the same images and backbone. Default true.</summary>
-    public bool ReuseBottleneckCache { get; set; } = true;
 
     /// <summary>Random seed (split, shuffling, augmentation, head init). Default 1.</summary>
     public int Seed { get; set; } = 1;
