@@ -56,6 +56,27 @@ public static class RawImage
         return chw;
     }
 
+    /// <summary>Decodes to RGB planes at (width, height), resizing (bilinear) only when the image has another size.</summary>
+    /// <exception cref="InvalidDataException">Not a decodable image; the message names <paramref name="source"/>.</exception>
+    public static byte[] DecodeToPlanes(byte[] encoded, string source, int width, int height)
+    {
+        var planes = DecodeToPlanes(encoded, source, out int w, out int h);
+        if (w == width && h == height) return planes;
+        using var original = SKBitmap.Decode(encoded);
+        using var resized = original.Resize(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul), SKFilterQuality.Medium)
+            ?? throw new InvalidDataException($"{source}: could not be resized to {width}x{height}.");
+        var px = resized.GetPixelSpan();
+        int plane = width * height;
+        var chw = new byte[3 * plane];
+        for (int i = 0; i < plane; i++)
+        {
+            chw[i] = px[i * 4];
+            chw[plane + i] = px[i * 4 + 1];
+            chw[2 * plane + i] = px[i * 4 + 2];
+        }
+        return chw;
+    }
+
     private static byte[] Encode(SKBitmap bitmap)
     {
         using var image = SKImage.FromBitmap(bitmap);

@@ -37,8 +37,9 @@ internal sealed class BatchProducer : IDisposable
         if (options.CacheFolder is not null)
             cache = new EmbeddingCache(options.CacheFolder,
                 $"{options.Backbone.CacheKey}-{owner.DecodeWidth}x{owner.DecodeHeight}-{owner.NetworkSize}", dimension);
-        var decoded = owner.DecodeChain.Transform(input);
-        worker = Task.Factory.StartNew(() => Produce(input, decoded), cancel.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        worker = owner.BytesInput
+            ? Task.Factory.StartNew(() => ProduceFromBytes(input), cancel.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default)
+            : Task.Factory.StartNew(() => Produce(input, owner.DecodeChain.Transform(input)), cancel.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 
     /// <summary>The next batch (inference done), or null after the last row.</summary>
@@ -112,6 +113,51 @@ internal sealed class BatchProducer : IDisposable
         {
             var error = ex is InvalidDataException or FileNotFoundException ? ex : Explain(input, rowsSeen, ex);
             try { queue.Add(Decoded.Failed(error), cancel.Token); } catch (OperationCanceledException) { }
+        }
+        finally { queue.CompleteAdding(); }
+    }
+
+    // Encoded bytes are decoded by ML.NET's MLImage, as LoadImages decodes files, and resized only if their size differs.
+    private void ProduceFromBytes(IDataView input)
+    {
+        long row = 0;
+        try
+        {
+            var options = owner.Options;
+            var column = input.Schema[options.InputColumnName];
+            using var cursor = input.GetRowCursor([column]);
+            var getBytes = cursor.GetGetter<VBuffer<byte>>(column);
+            VBuffer<byte> value = default;
+            bool more = true;
+            while (more && !cancel.IsCancellationRequested)
+            {
+                var batch = new Decoded(options.BatchSize, pixelsPerImage, dimension);
+                while (batch.Count < options.BatchSize && (more = cursor.MoveNext()))
+                {
+                    getBytes(ref value);
+                    var bytes = value.DenseValues().ToArray();
+                    int slot = batch.Count++;
+                    string source = $"{options.InputColumnName} row {row++}";
+                    if (cache is not null)
+                    {
+                        var key = EmbeddingCache.KeyOf(bytes);
+                        if (cache.TryRead(key, batch.Cached.AsSpan(slot * dimension, dimension))) continue;
+                        batch.Keys[slot] = key;
+                    }
+                    var planes = MlImagePlanes.Decode(bytes, source, owner.DecodeWidth, owner.DecodeHeight);
+                    var target = batch.Pixels.AsSpan(batch.ComputeCount * pixelsPerImage, pixelsPerImage);
+                    // Same arithmetic as ExtractPixels ((pixel - 0) * scale): the int8 model amplifies last-bit differences.
+                    const float scale = 1f / 255;
+                    for (int i = 0; i < planes.Length; i++) target[i] = planes[i] * scale;
+                    batch.ComputeRows[batch.ComputeCount++] = slot;
+                }
+                if (batch.Count > 0) queue.Add(batch, cancel.Token); else batch.Release();
+            }
+        }
+        catch (OperationCanceledException) { }
+        catch (Exception ex)
+        {
+            try { queue.Add(Decoded.Failed(ex), cancel.Token); } catch (OperationCanceledException) { }
         }
         finally { queue.CompleteAdding(); }
     }

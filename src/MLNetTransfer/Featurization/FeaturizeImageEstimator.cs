@@ -27,31 +27,35 @@ public sealed class FeaturizeImageEstimator : IEstimator<FeaturizeImageTransform
     public FeaturizeImageTransformer Fit(IDataView input)
     {
         GetOutputSchema(SchemaShapes.FromSchema(input.Schema));
+        bool bytes = SchemaShapes.RequireImage(SchemaShapes.FromSchema(input.Schema), options.InputColumnName);
         int network = options.NetworkSize ?? options.Backbone.InputSize;
-        var decode = options.DecodeSize ?? ChooseDecodeSize(input, network);
+        var decode = options.DecodeSize ?? ChooseDecodeSize(input, network, bytes);
         var graph = FeaturizerGraph.Build(options.Backbone, options.Assets, network, options.OutputColumnName);
-        return new FeaturizeImageTransformer(ml, options, graph, decode.Width, decode.Height, network);
+        return new FeaturizeImageTransformer(ml, options, graph, decode.Width, decode.Height, network, bytes);
     }
 
-    /// <summary>Input: the path column (text). Output: adds the embedding column, a known-size float vector.</summary>
+    /// <summary>Input: the image column (path text, or encoded bytes). Output: adds the embedding, a known-size float vector.</summary>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
-        SchemaShapes.RequireText(inputSchema, options.InputColumnName, "Image path");
+        SchemaShapes.RequireImage(inputSchema, options.InputColumnName);
         int dim = options.Backbone.Embedding.Dimension;
         if (dim <= 0) throw new InvalidOperationException($"Backbone '{options.Backbone.Name}': the embedding width is unknown; set it in the catalog entry.");
         return SchemaShapes.WithFloatVector(inputSchema, options.OutputColumnName, dim);
     }
 
     // Small images (CIFAR) are decoded at their own size and upscaled once, in the graph; others go to network size.
-    private (int Width, int Height) ChooseDecodeSize(IDataView input, int network)
+    private (int Width, int Height) ChooseDecodeSize(IDataView input, int network, bool bytes)
     {
         var sizes = new HashSet<(int, int)>();
-        foreach (var path in input.GetColumn<string>(options.InputColumnName).Take(64))
+        var codecs = bytes
+            ? input.GetColumn<byte[]>(options.InputColumnName).Take(64).Select(b => SKCodec.Create(new SKMemoryStream(b)))
+            : input.GetColumn<string>(options.InputColumnName).Take(64)
+                .Select(path => options.ImageFolder is null ? path : Path.Combine(options.ImageFolder, path))
+                .Select(full => File.Exists(full) ? SKCodec.Create(full) : null);
+        foreach (var codec in codecs)
         {
-            var full = options.ImageFolder is null ? path : Path.Combine(options.ImageFolder, path);
-            using var codec = File.Exists(full) ? SKCodec.Create(full) : null;
-            if (codec is null) continue; // unreadable files are reported when featurized
-            sizes.Add((codec.Info.Width, codec.Info.Height));
+            if (codec is null) continue; // unreadable images are reported when featurized
+            using (codec) sizes.Add((codec.Info.Width, codec.Info.Height));
         }
         return sizes.Count == 1 && sizes.First() is var (w, h) && w <= network && h <= network ? (w, h) : (network, network);
     }

@@ -15,17 +15,21 @@ public sealed class FeaturizeImageTransformer : ITransformer, ICanSaveModel, IDi
     internal const string ImageColumn = "__mlnt_image";
     internal const string PixelColumn = FeaturizerGraph.InputName;
 
-    private readonly ITransformer decodeChain;
-    private readonly ITransformer fullChain;
+    private readonly ITransformer? decodeChain;
+    private readonly ITransformer? fullChain;
     private readonly Lazy<OnnxBatchRunner> runner;
 
-    internal FeaturizeImageTransformer(MLContext ml, FeaturizeImageOptions options, byte[] graph, int decodeWidth, int decodeHeight, int networkSize)
+    internal FeaturizeImageTransformer(MLContext ml, FeaturizeImageOptions options, byte[] graph, int decodeWidth, int decodeHeight, int networkSize,
+        bool bytesInput = false)
     {
         Options = options;
         Graph = graph;
         DecodeWidth = decodeWidth;
         DecodeHeight = decodeHeight;
         NetworkSize = networkSize;
+        BytesInput = bytesInput;
+        runner = new(() => new OnnxBatchRunner(Graph, options.Threads));
+        if (bytesInput) return; // ML.NET's image loader reads files only: no ML.NET chain for in-memory bytes
         // Fitting ML.NET's estimators reads no rows: an empty view with the input column is enough.
         var definition = SchemaDefinition.Create(typeof(PathRow));
         definition[0].ColumnName = options.InputColumnName;
@@ -38,8 +42,10 @@ public sealed class FeaturizeImageTransformer : ITransformer, ICanSaveModel, IDi
                 new Dictionary<string, int[]> { [FeaturizerGraph.InputName] = [1, 3, decodeHeight, decodeWidth] }, null, false, 100)
             .Append(ml.Transforms.DropColumns(ImageColumn, PixelColumn));
         fullChain = ((ITransformer)decodeChain).Append(scoring.Fit(decodeChain.Transform(empty)));
-        runner = new(() => new OnnxBatchRunner(Graph, options.Threads));
     }
+
+    /// <summary>True when the input column holds encoded image bytes rather than paths (in-process only: not savable).</summary>
+    public bool BytesInput { get; }
 
     /// <summary>The options it was fitted with.</summary>
     public FeaturizeImageOptions Options { get; }
@@ -57,26 +63,37 @@ public sealed class FeaturizeImageTransformer : ITransformer, ICanSaveModel, IDi
     public int NetworkSize { get; }
 
     /// <summary>The ML.NET chain used for saving and row-by-row scoring.</summary>
-    public ITransformer MlNetChain => fullChain;
+    public ITransformer MlNetChain => fullChain ?? throw BytesNotSavable();
 
-    internal ITransformer DecodeChain => decodeChain;
+    internal ITransformer DecodeChain => decodeChain ?? throw BytesNotSavable();
 
     internal OnnxBatchRunner Runner => runner.Value;
 
-    /// <summary>Always true: the ML.NET chain maps row to row (for <c>PredictionEngine</c>).</summary>
-    public bool IsRowToRowMapper => true;
+    /// <summary>True for path input: the ML.NET chain maps row to row (for <c>PredictionEngine</c>).</summary>
+    public bool IsRowToRowMapper => !BytesInput;
 
     /// <inheritdoc/>
-    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema) => fullChain.GetOutputSchema(inputSchema);
+    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
+    {
+        if (fullChain is not null) return fullChain.GetOutputSchema(inputSchema);
+        var builder = new DataViewSchema.Builder();
+        builder.AddColumns(inputSchema);
+        builder.AddColumn(Options.OutputColumnName, new VectorDataViewType(NumberDataViewType.Single, Options.Backbone.Embedding.Dimension));
+        return builder.ToSchema();
+    }
 
     /// <inheritdoc/>
-    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) => fullChain.GetRowToRowMapper(inputSchema);
+    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) => (fullChain ?? throw BytesNotSavable()).GetRowToRowMapper(inputSchema);
+
+    private NotSupportedException BytesNotSavable() => new(
+        $"Column '{Options.InputColumnName}' holds image bytes: ML.NET's image loader reads only files, so this featurizer runs in-process " +
+        "but cannot be saved or used in a PredictionEngine. Write the images to files and featurize an ImagePath column to get a savable model.");
 
     /// <summary>Lazily featurizes <paramref name="input"/> in batches; nothing runs until a cursor reads.</summary>
     public IDataView Transform(IDataView input) => new FeaturizedDataView(this, input);
 
     /// <summary>Saves the equivalent ML.NET chain (the ONNX graph bytes are embedded in the model zip).</summary>
-    void ICanSaveModel.Save(ModelSaveContext ctx) => ((ICanSaveModel)fullChain).Save(ctx);
+    void ICanSaveModel.Save(ModelSaveContext ctx) => ((ICanSaveModel)(fullChain ?? throw BytesNotSavable())).Save(ctx);
 
     /// <inheritdoc/>
     public void Dispose()

@@ -28,13 +28,23 @@ internal static class SchemaShapes
     public static SchemaShape.Column? Find(SchemaShape input, string name) =>
         input.Where(c => c.Name == name).Select(c => (SchemaShape.Column?)c).LastOrDefault();
 
+    /// <summary>
+    /// Validates an image column: scalar text (a path) or a vector of bytes (an encoded image). Returns true for bytes.
+    /// </summary>
+    public static bool RequireImage(SchemaShape input, string column)
+    {
+        if (Find(input, column) is { ItemType: var t, Kind: not SchemaShape.Column.VectorKind.Scalar } && t == NumberDataViewType.Byte) return true;
+        RequireText(input, column, "Image");
+        return false;
+    }
+
     /// <summary>Throws ML.NET's style of schema-mismatch error unless the column exists and is scalar text.</summary>
     public static void RequireText(SchemaShape input, string column, string role)
     {
         if (Find(input, column) is not { } col)
             throw new ArgumentOutOfRangeException(nameof(input), $"{role} column '{column}' not found in the input schema (columns: {string.Join(", ", input.Select(c => c.Name))}).");
         if (col.Kind != SchemaShape.Column.VectorKind.Scalar || col.ItemType is not TextDataViewType)
-            throw new ArgumentOutOfRangeException(nameof(input), $"Schema mismatch for {role.ToLowerInvariant()} column '{column}': expected String (image path), got {col.ItemType}{(col.Kind == SchemaShape.Column.VectorKind.Scalar ? "" : " vector")}.");
+            throw new ArgumentOutOfRangeException(nameof(input), $"Schema mismatch for {role.ToLowerInvariant()} column '{column}': expected String (image path) or Vector<Byte> (encoded image), got {col.ItemType}{(col.Kind == SchemaShape.Column.VectorKind.Scalar ? "" : " vector")}.");
     }
 
     private static DataViewType ColumnTypeOf(Type raw) =>

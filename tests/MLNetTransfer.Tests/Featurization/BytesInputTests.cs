@@ -1,0 +1,36 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MLNetTransfer.Data;
+using MLNetTransfer.Featurization;
+
+namespace MLNetTransfer.Tests.Featurization;
+
+[Collection("heavy")]
+public class BytesInputTests
+{
+    [Fact]
+    public void Encoded_bytes_featurize_like_the_same_images_from_files_but_do_not_save()
+    {
+        var ml = new MLContext(1);
+        var files = ImageFolder.Scan(TestAssets.Cifar10Test, new ImageFolderOptions { MaxPerClass = 2, ValidateImages = false }).Images;
+        // The same pixels, re-encoded losslessly as PNG in memory (what the CIFAR binary and MNIST loaders produce).
+        var rows = files.Select(f => (RawImage.EncodePngFromPlanes(MlImagePlanes.Decode(File.ReadAllBytes(f.Path), f.Path, 32, 32), 32, 32), f.Label)).ToList();
+        var bytesView = ml.Data.LoadImagesFromBytes(rows);
+        var pathView = ml.Data.LoadImages(files);
+        var options = new FeaturizeImageOptions { Assets = new(TestAssets.Root), InputColumnName = ImageColumns.Bytes };
+        using var fromBytes = ml.Transforms.FeaturizeImage(options).Fit(bytesView);
+        using var fromPaths = ml.Transforms.FeaturizeImage(new FeaturizeImageOptions { Assets = new(TestAssets.Root) }).Fit(pathView);
+        Assert.True(fromBytes.BytesInput);
+        Assert.Equal(32, fromBytes.DecodeWidth);
+        var a = fromBytes.Transform(bytesView).GetColumn<float[]>("Features").ToList();
+        var b = fromPaths.Transform(pathView).GetColumn<float[]>("Features").ToList();
+        Assert.Equal(files.Count, a.Count);
+        float max = 0;
+        for (int i = 0; i < a.Count; i++) for (int j = 0; j < 1280; j++) max = Math.Max(max, Math.Abs(a[i][j] - b[i][j]));
+        Assert.True(max <= 1e-5f, $"bytes vs files max diff {max}");
+
+        using var dir = new TempDir();
+        var ex = Assert.Throws<NotSupportedException>(() => ml.Model.Save(fromBytes, bytesView.Schema, dir.Combine("m.zip")));
+        Assert.Contains("ImagePath", ex.Message);
+    }
+}
