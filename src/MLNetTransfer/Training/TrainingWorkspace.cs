@@ -20,12 +20,12 @@ internal sealed class TrainingWorkspace : IDisposable
     private readonly bool temporary;
     private readonly TorchSharp.Modules.SummaryWriter? tensorboard;
 
-    public TrainingWorkspace(string? path, TransferLearningOptions options)
+    public TrainingWorkspace(string? path, TransferLearningOptions options, string dataFingerprint)
     {
         temporary = path is null;
         Folder = path ?? Path.Combine(Path.GetTempPath(), "mlnettransfer-train-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(Folder);
-        Fingerprint = $"{options.Strategy}|{options.Backbone.Name}|{options.Epochs}|{options.BatchSize}|{options.LearningRate}|{options.ImageSize}|{options.Seed}|{options.Head}|{options.Augmentation}";
+        Fingerprint = $"{dataFingerprint}|{options.Strategy}|{options.Backbone.Name}|{options.Epochs}|{options.BatchSize}|{options.LearningRate}|{options.ImageSize}|{options.Seed}|{options.Head}|{options.Augmentation}";
         if (!temporary)
         {
             try { tensorboard = torch.utils.tensorboard.SummaryWriter(Path.Combine(Folder, "tensorboard")); }

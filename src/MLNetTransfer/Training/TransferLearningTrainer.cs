@@ -45,7 +45,8 @@ public static class TransferLearningTrainer
         nn.Module<Tensor, Tensor> head = options.Head == HeadKind.Keras
             ? new KerasHead(embedding, labels.Count, options.DropoutRate)
             : new LinearHead(embedding, labels.Count, options.DropoutRate);
-        using var workspace = new TrainingWorkspace(options.WorkspacePath, options);
+        // A checkpoint is only resumed for the same configuration and the same data (count and label sum as a cheap check).
+        using var workspace = new TrainingWorkspace(options.WorkspacePath, options, $"{train.Count}|{labels.Count}|{trainLabels.Sum()}|{validation?.Count ?? 0}");
         var run = new Run(body, head, train, trainLabels, validation, validationLabels, options, new BatchTransforms(options.ImageSize, mean, std), workspace, cancel);
         var stopReason = run.Execute();
         return new TrainedNetwork(body, head, labels, options.ImageSize, mean, std, run.History, stopReason);
