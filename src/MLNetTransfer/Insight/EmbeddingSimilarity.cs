@@ -1,0 +1,85 @@
+using System.Numerics.Tensors;
+using MLNetTransfer.IO;
+using OxyPlot;
+using OxyPlot.Axes;
+using OxyPlot.Series;
+
+namespace MLNetTransfer.Insight;
+
+/// <summary>One image's nearest neighbour by cosine similarity.</summary>
+/// <param name="Index">The image.</param>
+/// <param name="Other">The most similar other image.</param>
+/// <param name="Similarity">Their cosine similarity.</param>
+public sealed record Neighbor(int Index, int Other, float Similarity);
+
+/// <summary>Cosine similarity of embeddings: the full matrix, k nearest neighbours, and a labelled heat map.</summary>
+public static class EmbeddingSimilarity
+{
+    /// <summary>
+    /// The n×n cosine similarity matrix, computed as normalized rows times their transpose with vectorized dot products
+    /// (System.Numerics.Tensors); zero vectors get similarity 0. With <paramref name="center"/>, the mean embedding is
+    /// subtracted first: pooled ReLU features are all positive and share a large common direction that otherwise makes
+    /// every pair look alike.
+    /// </summary>
+    public static float[,] CosineMatrix(IReadOnlyList<float[]> embeddings, bool center = false)
+    {
+        int n = embeddings.Count;
+        if (center && n > 0)
+        {
+            var mean = new float[embeddings[0].Length];
+            foreach (var e in embeddings) TensorPrimitives.Add(mean, e, mean);
+            TensorPrimitives.Divide(mean, n, mean);
+            embeddings = [.. embeddings.Select(e => { var c = new float[e.Length]; TensorPrimitives.Subtract(e, mean, c); return c; })];
+        }
+        var unit = embeddings.Select(Normalize).ToArray();
+        var result = new float[n, n];
+        Parallel.For(0, n, i =>
+        {
+            for (int j = i; j < n; j++)
+            {
+                float s = TensorPrimitives.Dot(unit[i], unit[j]);
+                result[i, j] = s;
+                result[j, i] = s;
+            }
+        });
+        return result;
+    }
+
+    /// <summary>The k most similar other images of each image (exact, from the full matrix), most similar first.</summary>
+    public static IReadOnlyList<IReadOnlyList<Neighbor>> NearestNeighbors(float[,] similarity, int k)
+    {
+        int n = similarity.GetLength(0);
+        var result = new IReadOnlyList<Neighbor>[n];
+        for (int i = 0; i < n; i++)
+            result[i] = [.. Enumerable.Range(0, n).Where(j => j != i).OrderByDescending(j => similarity[i, j]).ThenBy(j => j)
+                .Take(k).Select(j => new Neighbor(i, j, similarity[i, j]))];
+        return result;
+    }
+
+    /// <summary>Writes the matrix as a PNG heat map, rows and columns labelled (atomically).</summary>
+    public static void SaveHeatmap(float[,] similarity, IReadOnlyList<string> labels, string path, string title = "Cosine similarity of embeddings")
+    {
+        int n = similarity.GetLength(0);
+        var data = new double[n, n];
+        for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) data[j, n - 1 - i] = similarity[i, j];
+        var model = new PlotModel { Title = title, Background = OxyColors.White };
+        model.Axes.Add(new LinearColorAxis { Position = AxisPosition.Right, Palette = OxyPalettes.Viridis(100), Minimum = -1, Maximum = 1 });
+        var x = new CategoryAxis { Position = AxisPosition.Bottom, Angle = -90, GapWidth = 0, FontSize = n > 40 ? 6 : 9 };
+        var y = new CategoryAxis { Position = AxisPosition.Left, GapWidth = 0, FontSize = n > 40 ? 6 : 9 };
+        x.Labels.AddRange(labels);
+        y.Labels.AddRange(labels.Reverse());
+        model.Axes.Add(x);
+        model.Axes.Add(y);
+        model.Series.Add(new HeatMapSeries { X0 = 0, X1 = n - 1, Y0 = 0, Y1 = n - 1, Data = data, RenderMethod = HeatMapRenderMethod.Rectangles });
+        int side = Math.Clamp(200 + 14 * n, 500, 2400);
+        AtomicFile.Write(path, s => new OxyPlot.SkiaSharp.PngExporter { Width = side, Height = side }.Export(model, s));
+    }
+
+    private static float[] Normalize(float[] v)
+    {
+        float norm = TensorPrimitives.Norm(v);
+        var u = new float[v.Length];
+        if (norm > 0) TensorPrimitives.Divide(v, norm, u);
+        return u;
+    }
+}
