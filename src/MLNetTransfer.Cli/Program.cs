@@ -11,4 +11,6 @@ root.Subcommands.Add(PredictCommand.Create());
 root.Subcommands.Add(FeaturizeCommand.Create());
 root.Subcommands.Add(DemoCommand.Create());
 root.Subcommands.Add(InspectCommand.Create());
+root.Subcommands.Add(InsightCommands.Similar());
+root.Subcommands.Add(InsightCommands.ActiveLearn());
 return CliRunner.Run(root, args);

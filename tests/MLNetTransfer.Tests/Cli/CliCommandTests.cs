@@ -86,6 +86,24 @@ public class CliCommandTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Similar_and_active_learn_write_their_files()
+    {
+        using var dir = new TempDir();
+        var similar = CliProcess.Run("similar", "--images", TestAssets.Cifar10Test, "--max-per-class", "5", "--k", "3", "--out", dir.Combine("sim"));
+        Assert.Equal(0, similar.ExitCode);
+        Assert.Equal(1 + 50 * 3, File.ReadAllLines(dir.Combine("sim", "neighbours.csv")).Length);
+        using (var png = SkiaSharp.SKBitmap.Decode(dir.Combine("sim", "similarity.png"))) Assert.Equal(900, png.Width); // 200 + 14·50
+
+        var active = CliProcess.Run("active-learn", "--train", TestAssets.Cifar10Train, "--test", TestAssets.Cifar10Test, "--max-per-class", "20",
+            "--rounds", "2", "--query", "10", "--initial-per-class", "2", "--out", dir.Combine("al"));
+        Assert.Equal(0, active.ExitCode);
+        var rows = File.ReadAllLines(dir.Combine("al", "rounds.csv"));
+        Assert.Equal(["round,labeled,uncertainty_accuracy,random_accuracy"], rows.Take(1));
+        Assert.Equal(["0,20", "1,30", "2,40"], rows.Skip(1).Select(r => string.Join(",", r.Split(',').Take(2))));
+        Assert.True(File.Exists(dir.Combine("al", "curve.png")));
+    }
+
+    [Fact]
     public void Featurize_shards_are_disjoint_and_their_union_equals_the_whole()
     {
         using var dir = new TempDir();

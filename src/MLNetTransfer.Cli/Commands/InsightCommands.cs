@@ -1,0 +1,96 @@
+using System.CommandLine;
+using System.Globalization;
+using MLNetTransfer.Data;
+using MLNetTransfer.Featurization;
+using MLNetTransfer.Insight;
+using MLNetTransfer.IO;
+
+namespace MLNetTransfer.Cli.Commands;
+
+/// <summary><c>similar</c> and <c>active-learn</c>: insight from frozen backbone embeddings.</summary>
+internal static class InsightCommands
+{
+    public static Command Similar()
+    {
+        var images = new Option<string>("--images") { Description = "Images, one folder per class", Required = true };
+        var backbone = CommonOptions.Backbone();
+        var featureNode = CommonOptions.FeatureNode();
+        var maxPerClass = CommonOptions.MaxPerClass();
+        var k = new Option<int>("--k") { Description = "Neighbours per image", DefaultValueFactory = _ => 5 };
+        var output = new Option<string>("--out") { Description = "Output folder", Required = true };
+        var command = new Command("similar", "Cosine similarity of embeddings: similarity.png and neighbours.csv") { images, backbone, featureNode, maxPerClass, k, output };
+        command.SetAction(result => CliRunner.Guard(() =>
+        {
+            var listing = ImageFolder.Scan(result.GetValue(images)!, new ImageFolderOptions { MaxPerClass = result.GetValue(maxPerClass) });
+            var featurizer = new ImageFeaturizer(new FeaturizeImageOptions
+            {
+                Backbone = CommonOptions.ResolveBackbone(result, backbone, featureNode), Assets = CommonOptions.Resolver(result),
+            });
+            var embeddings = featurizer.Featurize(listing.Images.Select(i => i.Path)).ToList();
+            var matrix = EmbeddingSimilarity.CosineMatrix(embeddings, center: true);
+            var neighbours = EmbeddingSimilarity.NearestNeighbors(matrix, result.GetValue(k));
+            var outDir = result.GetValue(output)!;
+            Directory.CreateDirectory(outDir);
+            EmbeddingSimilarity.SaveHeatmap(matrix, [.. listing.Images.Select(i => i.Label)], Path.Combine(outDir, "similarity.png"));
+            var csv = new System.Text.StringBuilder("image,label,rank,neighbour,neighbour_label,cosine\n");
+            foreach (var row in neighbours)
+                for (int r = 0; r < row.Count; r++)
+                {
+                    var (a, b) = (listing.Images[row[r].Index], listing.Images[row[r].Other]);
+                    csv.Append(CultureInfo.InvariantCulture, $"\"{a.Path}\",{a.Label},{r + 1},\"{b.Path}\",{b.Label},{row[r].Similarity:F4}\n");
+                }
+            AtomicFile.WriteAllText(Path.Combine(outDir, "neighbours.csv"), csv.ToString());
+            double same = neighbours.Select((n, i) => listing.Images[n[0].Other].Label == listing.Images[i].Label ? 1.0 : 0.0).Average();
+            Console.WriteLine($"{embeddings.Count} images; nearest neighbour shares the label for {same:P1}; wrote {Path.GetFullPath(outDir)}");
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    public static Command ActiveLearn()
+    {
+        var train = new Option<string>("--train") { Description = "Unlabelled pool (labels used only to answer queries)", Required = true };
+        var test = new Option<string>("--test") { Description = "Test images, one folder per class", Required = true };
+        var backbone = CommonOptions.Backbone();
+        var featureNode = CommonOptions.FeatureNode();
+        var maxPerClass = CommonOptions.MaxPerClass();
+        var rounds = new Option<int>("--rounds") { Description = "Query rounds", DefaultValueFactory = _ => 10 };
+        var query = new Option<int>("--query") { Description = "Images queried per round", DefaultValueFactory = _ => 50 };
+        var initial = new Option<int>("--initial-per-class") { Description = "Labelled images per class at the start", DefaultValueFactory = _ => 5 };
+        var measure = new Option<UncertaintyMeasure>("--measure") { Description = "LeastConfidence | Margin | Entropy", DefaultValueFactory = _ => UncertaintyMeasure.Entropy };
+        var seed = CommonOptions.Seed();
+        var output = new Option<string>("--out") { Description = "Output folder", Required = true };
+        var command = new Command("active-learn", "Uncertainty vs random sampling on frozen embeddings: rounds.csv and curve.png")
+        {
+            train, test, backbone, featureNode, maxPerClass, rounds, query, initial, measure, seed, output,
+        };
+        command.SetAction(result => CliRunner.Guard(() =>
+        {
+            var options = new ImageFolderOptions { MaxPerClass = result.GetValue(maxPerClass), Seed = result.GetValue(seed) };
+            var pool = ImageFolder.Scan(result.GetValue(train)!, options).Images;
+            var testSet = ImageFolder.Scan(result.GetValue(test)!, options).Images;
+            var classes = pool.Select(i => i.Label).Distinct().Order(StringComparer.Ordinal).ToList();
+            var unknown = testSet.Where(t => !classes.Contains(t.Label)).Select(t => t.Label).Distinct().ToList();
+            if (unknown.Count > 0) throw new BadInputException($"{result.GetValue(test)}: test classes absent from the pool: {string.Join(", ", unknown)}.");
+            var featurizer = new ImageFeaturizer(new FeaturizeImageOptions
+            {
+                Backbone = CommonOptions.ResolveBackbone(result, backbone, featureNode), Assets = CommonOptions.Resolver(result),
+            });
+            var poolX = featurizer.Featurize(pool.Select(i => i.Path)).ToList();
+            var testX = featurizer.Featurize(testSet.Select(i => i.Path)).ToList();
+            var history = ActiveLearning.Run(poolX, [.. pool.Select(i => classes.IndexOf(i.Label))], testX, [.. testSet.Select(i => classes.IndexOf(i.Label))],
+                new ActiveLearningOptions
+                {
+                    Rounds = result.GetValue(rounds), QueryPerRound = result.GetValue(query), InitialPerClass = result.GetValue(initial),
+                    Measure = result.GetValue(measure), Seed = result.GetValue(seed),
+                });
+            var outDir = result.GetValue(output)!;
+            Directory.CreateDirectory(outDir);
+            ActiveLearning.SaveCsv(history, Path.Combine(outDir, "rounds.csv"));
+            ActiveLearning.SaveCurve(history, Path.Combine(outDir, "curve.png"));
+            foreach (var r in history) Console.WriteLine($"round {r.Round}: {r.Labeled} labels  uncertainty {r.UncertaintyAccuracy:F4}  random {r.RandomAccuracy:F4}");
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+}
