@@ -13,4 +13,5 @@ root.Subcommands.Add(DemoCommand.Create());
 root.Subcommands.Add(InspectCommand.Create());
 root.Subcommands.Add(InsightCommands.Similar());
 root.Subcommands.Add(InsightCommands.ActiveLearn());
+root.Subcommands.Add(ExplainCommand.Create());
 return CliRunner.Run(root, args);

@@ -59,6 +59,7 @@ internal sealed class TransferRunner
         Directory.CreateDirectory(OutDir);
         model.Save(ml, Path.Combine(OutDir, "model.zip"));
         run.Onnx.Save(Path.Combine(OutDir, "model.onnx"));
+        run.Network.Save(OutDir, Options); // for `explain` (Grad-CAM)
         var csv = Path.Combine(Options.WorkspacePath, "metrics.csv");
         if (File.Exists(csv)) File.Copy(csv, Path.Combine(OutDir, "metrics.csv"), overwrite: true);
         var curves = TrainingCurvesPlot.Render(run.Network.History, Path.Combine(OutDir, "curves.png"));

@@ -72,6 +72,55 @@ public sealed class TrainedNetwork : IDisposable
         return result;
     }
 
+    /// <summary>
+    /// Saves what is needed to rebuild the network (for Grad-CAM and inspection): <c>network.json</c> (strategy, backbone,
+    /// head, sizes, labels, normalization) and the weights (<c>network-body.bin</c>, <c>network-head.bin</c>).
+    /// </summary>
+    public void Save(string folder, TransferLearningOptions options)
+    {
+        Directory.CreateDirectory(folder);
+        Body.save(Path.Combine(folder, "network-body.bin"));
+        Head.save(Path.Combine(folder, "network-head.bin"));
+        var info = new NetworkInfo(options.Strategy, options.Strategy == TransferStrategy.Scratch ? null : options.Backbone.Name,
+            options.Strategy == TransferStrategy.Scratch ? null : options.Backbone.Asset.RelativePath, options.Backbone.Embedding.TensorName,
+            options.Head, options.DropoutRate, options.Seed, ImageSize, Mean, Std, [.. Labels]);
+        IO.AtomicFile.WriteAllText(Path.Combine(folder, "network.json"), System.Text.Json.JsonSerializer.Serialize(info));
+    }
+
+    /// <summary>Rebuilds a network saved by <see cref="Save"/> (the backbone file is resolved again through <paramref name="assets"/>).</summary>
+    /// <exception cref="FileNotFoundException">No network.json in the folder (e.g. a linear-probe model).</exception>
+    public static TrainedNetwork Load(string folder, Backbones.AssetResolver assets)
+    {
+        var file = Path.Combine(folder, "network.json");
+        if (!File.Exists(file))
+            throw new FileNotFoundException($"{file}: no TorchSharp network here; Grad-CAM needs a model trained with --strategy head|partial|full|scratch.", file);
+        var info = System.Text.Json.JsonSerializer.Deserialize<NetworkInfo>(File.ReadAllText(file))
+            ?? throw new InvalidDataException($"{file}: unreadable.");
+        OnnxTorchModule body;
+        int width;
+        if (info.Strategy == TransferStrategy.Scratch)
+        {
+            body = OnnxTorchImporter.Import(ScratchCnn.Build(info.Seed));
+            body.CutAt(ScratchCnn.EmbeddingName);
+            width = ScratchCnn.EmbeddingDimension;
+        }
+        else
+        {
+            var backbone = info.BackboneName is { } name && Backbones.BackboneCatalog.All.FirstOrDefault(b => b.Name == name) is { } known ? known
+                : Backbones.BackboneCatalog.FromOnnxFile(info.BackbonePath!, info.EmbeddingTensor);
+            body = OnnxTorchImporter.Import(OnnxModel.Load(assets.Resolve(backbone.Asset)));
+            body.CutAt(info.EmbeddingTensor);
+            width = backbone.Embedding.Dimension;
+        }
+        nn.Module<Tensor, Tensor> head = info.Head == HeadKind.Keras ? new KerasHead(width, info.Labels.Length, info.Dropout) : new LinearHead(width, info.Labels.Length, info.Dropout);
+        body.load(Path.Combine(folder, "network-body.bin"));
+        head.load(Path.Combine(folder, "network-head.bin"));
+        return new TrainedNetwork(body, head, info.Labels, info.ImageSize, info.Mean, info.Std, [], null);
+    }
+
+    private sealed record NetworkInfo(TransferStrategy Strategy, string? BackboneName, string? BackbonePath, string EmbeddingTensor, HeadKind Head,
+        double Dropout, int Seed, int ImageSize, float[] Mean, float[] Std, string[] Labels);
+
     /// <inheritdoc/>
     public void Dispose()
     {

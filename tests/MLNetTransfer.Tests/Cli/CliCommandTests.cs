@@ -34,6 +34,9 @@ public class CliCommandTests(ITestOutputHelper output)
         Assert.Equal(metrics.Accuracy, again.Accuracy, 6); // same images, same model: same figure
 
         var image = Directory.GetFiles(Path.Combine(TestAssets.Cifar10Test, "ship")).Order().First();
+        var noNetwork = CliProcess.Run("explain", "--model", Path.Combine(outDir, "model.zip"), image, "--out", dir.Combine("x.png"));
+        Assert.Equal(2, noNetwork.ExitCode); // a linear probe has no TorchSharp network to explain
+        Assert.Contains("--strategy", noNetwork.Stderr);
         var predict = CliProcess.Run("predict", "--model", Path.Combine(outDir, "model.zip"), "--json", image);
         Assert.Equal(0, predict.ExitCode);
         var rows = JsonDocument.Parse(predict.Stdout).RootElement;
@@ -66,6 +69,12 @@ public class CliCommandTests(ITestOutputHelper output)
         var fields = predict.Stdout.Trim().Split('\t');
         Assert.Equal(3, fields.Length);
         Assert.Contains(fields[1], MLNetTransfer.Data.Cifar10Binary.ClassNames);
+
+        var ship = Directory.GetFiles(Path.Combine(TestAssets.Cifar10Test, "ship")).Order().First();
+        var explain = CliProcess.Run("explain", "--model", Path.Combine(outDir, "model.zip"), ship, "--class", "ship", "--out", dir.Combine("heat.png"));
+        Assert.Equal(0, explain.ExitCode);
+        Assert.Contains("ship (", explain.Stdout);
+        using (var heat = SKBitmap.Decode(dir.Combine("heat.png"))) Assert.Equal((64, 64), (heat.Width, heat.Height)); // the network's input size
     }
 
     [Fact]
