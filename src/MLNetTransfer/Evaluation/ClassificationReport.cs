@@ -37,6 +37,9 @@ public sealed class ClassificationReport
     /// <summary>Number of evaluated images.</summary>
     [JsonPropertyName("count")] public int Count { get; init; }
 
+    /// <summary>The test images predicted wrongly with the highest confidence (for the report's grid), most confident first.</summary>
+    [JsonPropertyName("confidentlyWrong")] public List<WrongPrediction> ConfidentlyWrong { get; init; } = [];
+
     /// <summary>Free-form context: backbone, trainer, strategy, dataset sizes, seed.</summary>
     [JsonPropertyName("details")] public Dictionary<string, string> Details { get; init; } = [];
 
@@ -115,6 +118,13 @@ public sealed class ClassificationReport
         };
     }
 }
+
+/// <summary>A test image the model got wrong.</summary>
+/// <param name="Path">The image file.</param>
+/// <param name="TrueLabel">Its class.</param>
+/// <param name="PredictedLabel">The class predicted.</param>
+/// <param name="Probability">The predicted class's probability.</param>
+public sealed record WrongPrediction(string Path, string TrueLabel, string PredictedLabel, float Probability);
 
 /// <summary>A confusion matrix: <see cref="Counts"/>[true][predicted] in <see cref="Labels"/> order.</summary>
 /// <param name="Labels">Class names, the order of rows and columns.</param>

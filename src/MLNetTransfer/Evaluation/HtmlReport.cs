@@ -38,6 +38,19 @@ public static class HtmlReport
             sb.Append("<h2>").Append(Enc(caption)).Append("</h2><img alt=\"").Append(Enc(caption))
               .Append("\" src=\"data:image/png;base64,").Append(Convert.ToBase64String(png)).Append("\">");
 
+        if (report.ConfidentlyWrong.Count > 0)
+        {
+            sb.Append("<h2>Most confidently wrong test images</h2><div style=\"display:flex;flex-wrap:wrap;gap:12px\">");
+            foreach (var w in report.ConfidentlyWrong.Where(w => File.Exists(w.Path)))
+            {
+                var mime = Path.GetExtension(w.Path).ToLowerInvariant() switch { ".png" => "image/png", ".gif" => "image/gif", ".bmp" => "image/bmp", ".webp" => "image/webp", _ => "image/jpeg" };
+                sb.Append("<figure style=\"margin:0;width:112px;font-size:12px\"><img style=\"width:96px;height:96px;image-rendering:pixelated\" alt=\"")
+                  .Append(Enc(Path.GetFileName(w.Path))).Append("\" src=\"data:").Append(mime).Append(";base64,").Append(Convert.ToBase64String(File.ReadAllBytes(w.Path)))
+                  .Append("\"><figcaption>true <b>").Append(Enc(w.TrueLabel)).Append("</b><br>predicted <b>").Append(Enc(w.PredictedLabel))
+                  .Append("</b> ").Append(w.Probability.ToString("P0", inv)).Append("</figcaption></figure>");
+            }
+            sb.Append("</div>");
+        }
         sb.Append("<h2>Confusion matrix (rows: true, columns: predicted)</h2><pre>").Append(Enc(report.Confusion.ToText())).Append("</pre>");
         if (report.Details.Count > 0)
         {

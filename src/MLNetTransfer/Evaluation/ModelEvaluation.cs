@@ -26,13 +26,16 @@ public static class ModelEvaluation
         var truth = new List<int>(known.Count);
         var predicted = new List<int>(known.Count);
         var trueProbability = new List<float>(known.Count);
+        var wrong = new List<WrongPrediction>();
         int row = 0;
         foreach (var score in scored.GetColumn<float[]>("Score"))
         {
             int t = index[known[row++].Label];
             truth.Add(t);
-            predicted.Add(ImageClassifierModel.ArgMax(score));
+            int p = ImageClassifierModel.ArgMax(score);
+            predicted.Add(p);
             float sum = score.Sum();
+            if (p != t) wrong.Add(new WrongPrediction(known[row - 1].Path, model.Labels[t], model.Labels[p], sum > 0 ? score[p] / sum : 0));
             trueProbability.Add(sum > 0 ? score[t] / sum : 0);
         }
         double seconds = watch.Elapsed.TotalSeconds;
@@ -41,6 +44,7 @@ public static class ModelEvaluation
         report.TrainSeconds = model.TrainSeconds;
         report.Details["testImages"] = known.Count.ToString();
         report.Details["excludedUnseenLabels"] = unseen.ToString();
+        report.ConfidentlyWrong.AddRange(wrong.OrderByDescending(w => w.Probability).Take(12));
         return report;
     }
 }

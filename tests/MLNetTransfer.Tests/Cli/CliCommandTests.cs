@@ -25,6 +25,13 @@ public class CliCommandTests(ITestOutputHelper output)
         Assert.True(metrics.Accuracy > 0.35, $"accuracy {metrics.Accuracy}"); // chance is 0.10
         Assert.Equal(10, metrics.PerClass.Count);
         using (var png = SKBitmap.Decode(Path.Combine(outDir, "confusion.png"))) Assert.True(png.Width >= 400);
+        Assert.Equal(12, metrics.ConfidentlyWrong.Count);
+        Assert.All(metrics.ConfidentlyWrong, w => Assert.NotEqual(w.TrueLabel, w.PredictedLabel));
+        Assert.True(metrics.ConfidentlyWrong[0].Probability >= metrics.ConfidentlyWrong[^1].Probability);
+        var html = File.ReadAllText(Path.Combine(outDir, "report.html"));
+        Assert.Contains("Most confidently wrong", html);
+        Assert.Equal(12 + 1, html.Split("src=\"data:image/").Length - 1); // 12 thumbnails + the confusion matrix
+        Assert.DoesNotContain("src=\"http", html);
 
         var evalDir = dir.Combine("eval");
         var evaluate = CliProcess.Run("evaluate", "--model", Path.Combine(outDir, "model.zip"), "--test", TestAssets.Cifar10Test,
