@@ -13,6 +13,7 @@ switch (what)
     case "rss": FeaturizationBench.PeakRss(assets, quick ? 5000 : 60000); break;
     case "cifar-full": CifarFullBench.Run(assets, quick); break;
     case "torch": TorchBench.Run(assets, quick); break;
+    case "active": ActiveLearningBench.Run(assets, quick); break;
     default: Console.Error.WriteLine($"unknown benchmark '{what}'"); return 2;
 }
 return 0;
