@@ -24,10 +24,11 @@ internal static class TrainCommand
         var imageSize = CommonOptions.ImageSize();
         var cache = CommonOptions.Cache();
         var output = new Option<string>("--out") { Description = "Output folder", Required = true };
+        var continueFrom = new Option<string?>("--continue-from") { Description = "Continue training the network saved in this output folder (fine-tuning strategies)" };
 
         var command = new Command("train", "Train an image classifier on folder-per-class images")
         {
-            train, test, maxPerClass, seed, backbone, featureNode, strategy, trainer, epochs, batchSize, lr, imageSize, cache, output,
+            train, test, maxPerClass, seed, backbone, featureNode, strategy, trainer, epochs, batchSize, lr, imageSize, cache, output, continueFrom,
         };
         command.SetAction(result => CliRunner.Guard(() =>
         {
@@ -52,6 +53,7 @@ internal static class TrainCommand
                         LearningRate = result.GetValue(lr),
                         ImageSize = result.GetValue(imageSize) ?? 96,
                         Seed = result.GetValue(seed),
+                        ContinueFrom = result.GetValue(continueFrom),
                     },
                 };
                 var fineTuned = transfer.Run();

@@ -143,6 +143,12 @@ public sealed class TransferLearningOptions
     /// </summary>
     public string? WorkspacePath { get; set; }
 
+    /// <summary>
+    /// Continue training a network saved by an earlier run (a folder with <c>network.json</c>, e.g. the CLI's output
+    /// folder) instead of starting from the backbone: same classes, its body and head as the starting weights. Default null.
+    /// </summary>
+    public string? ContinueFrom { get; set; }
+
     /// <summary>Random seed (split, shuffling, augmentation, head init). Default 1.</summary>
     public int Seed { get; set; } = 1;
 

@@ -40,11 +40,41 @@ public static class TransferLearningTrainer
         if (labels.Count < 2) throw new ArgumentException($"Training needs at least 2 classes; got {labels.Count}.");
         if (train.Count == 0) throw new ArgumentException("The training set is empty.");
         torch.manual_seed(options.Seed);
+        if (options.ContinueFrom is { } folder && pretrained is null)
+        {
+            // Continued training: the saved body and head are the starting point; the classes must be the same.
+            var saved = TrainedNetwork.Load(folder, options.Assets);
+            if (!saved.Labels.SequenceEqual(labels))
+                throw new ArgumentException($"{folder}: the saved network predicts [{string.Join(", ", saved.Labels)}], the data has [{string.Join(", ", labels)}].");
+            return Continue(saved, train, trainLabels, validation, validationLabels, options, cancel);
+        }
         var (body, mean, std) = pretrained is { } p ? (p.Body, p.Mean, p.Std) : CreateBody(options);
         int embedding = pretrained?.Width ?? (options.Strategy == TransferStrategy.Scratch ? ScratchCnn.EmbeddingDimension : options.Backbone.Embedding.Dimension);
         nn.Module<Tensor, Tensor> head = options.Head == HeadKind.Keras
             ? new KerasHead(embedding, labels.Count, options.DropoutRate)
             : new LinearHead(embedding, labels.Count, options.DropoutRate);
+        return Fit(body, head, mean, std, train, trainLabels, validation, validationLabels, labels, options, cancel);
+    }
+
+    private static TrainedNetwork Continue(TrainedNetwork saved, ImagePixelStore train, int[] trainLabels, ImagePixelStore? validation,
+        int[]? validationLabels, TransferLearningOptions options, CancellationToken cancel) =>
+        Fit(saved.Body, saved.Head, saved.Mean, saved.Std, train, trainLabels, validation, validationLabels, saved.Labels,
+            new TransferLearningOptions
+            {
+                // The saved network fixes architecture, sizes and normalization; the schedule and strategy come from the caller.
+                Strategy = options.Strategy == TransferStrategy.Scratch ? TransferStrategy.FullFineTune : options.Strategy,
+                UnfrozenBlocks = options.UnfrozenBlocks, WarmupEpochs = options.WarmupEpochs, BackboneLrFactor = options.Strategy == TransferStrategy.Scratch ? 1.0 : options.BackboneLrFactor,
+                LayerwiseLrFactor = options.LayerwiseLrFactor, Epochs = options.Epochs, BatchSize = options.BatchSize, LearningRate = options.LearningRate,
+                Schedule = options.Schedule, Optimizer = options.Optimizer, WeightDecay = options.WeightDecay, L1 = options.L1, DropoutRate = options.DropoutRate,
+                Head = options.Head, Augmentation = options.Augmentation, ImageSize = saved.ImageSize, EarlyStopping = options.EarlyStopping,
+                WorkspacePath = options.WorkspacePath, Seed = options.Seed, MetricsCallback = options.MetricsCallback, Progress = options.Progress,
+                Backbone = options.Backbone, Assets = options.Assets,
+            }, cancel);
+
+    private static TrainedNetwork Fit(OnnxTorchModule body, nn.Module<Tensor, Tensor> head, float[] mean, float[] std, ImagePixelStore train,
+        int[] trainLabels, ImagePixelStore? validation, int[]? validationLabels, IReadOnlyList<string> labels, TransferLearningOptions options,
+        CancellationToken cancel)
+    {
         // A checkpoint is only resumed for the same configuration and the same data (count and label sum as a cheap check).
         using var workspace = new TrainingWorkspace(options.WorkspacePath, options, $"{train.Count}|{labels.Count}|{trainLabels.Sum()}|{validation?.Count ?? 0}");
         var run = new Run(body, head, train, trainLabels, validation, validationLabels, options, new BatchTransforms(options.ImageSize, mean, std), workspace, cancel);

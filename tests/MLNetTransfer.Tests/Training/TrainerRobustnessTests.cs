@@ -50,6 +50,33 @@ public class TrainerRobustnessTests
     }
 
     [Fact]
+    public void A_saved_network_continues_training_from_its_weights()
+    {
+        var (images, labels) = SmallMnist(30, 5);
+        using var dir = new TempDir();
+        var first = Options(dir.Combine("w1"));
+        first.Epochs = 2;
+        first.Augmentation = Augment.None;
+        using var network = TransferLearningTrainer.Train(images, labels, null, null, Digits, first);
+        network.Save(dir.Combine("saved"), first);
+        double Loss(TrainedNetwork n) => n.Predict(images).Select((p, i) => -Math.Log(Math.Max(p[labels[i]], 1e-9))).Average();
+        double before = Loss(network);
+
+        var more = Options(dir.Combine("w2"));
+        more.Epochs = 3;
+        more.Augmentation = Augment.None;
+        more.ContinueFrom = dir.Combine("saved");
+        using var continued = TransferLearningTrainer.Train(images, labels, null, null, Digits, more);
+        Assert.Equal(3, continued.History.Count);
+        Assert.True(continued.History[0].TrainLoss < network.History[0].TrainLoss, "continued training must start from the trained weights, not from scratch");
+        Assert.True(Loss(continued) < before, $"training loss {Loss(continued)} did not go below {before}");
+
+        var wrongClasses = Options(dir.Combine("w3"));
+        wrongClasses.ContinueFrom = dir.Combine("saved");
+        Assert.Contains("predicts", Assert.Throws<ArgumentException>(() => TransferLearningTrainer.Train(images, labels, null, null, [.. Digits.Take(9), "x"], wrongClasses)).Message);
+    }
+
+    [Fact]
     public void Nan_loss_stops_with_a_message_and_keeps_the_best_weights()
     {
         var (images, labels) = SmallMnist(20, 4);
