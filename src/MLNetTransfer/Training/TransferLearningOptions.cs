@@ -56,9 +56,9 @@ public enum Augment
 /// <summary>
 /// Options of the TransferLearning trainer. The names follow ML.NET's ImageClassificationTrainer where it has the
 /// option (Arch → <see cref="Backbone"/>, Epoch, BatchSize, LearningRate, LearningRateScheduler, EarlyStoppingCriteria,
-/// MetricsCallback, WorkspacePath, ValidationSet, ValidationSetFraction) and add what it lacks. Not carried over:
-/// TestOnTrainSet (training accuracy is reported every epoch anyway) and ReuseTrainSetBottleneckCachedValues (the cache
-/// is rebuilt per run, in memory).
+/// MetricsCallback, WorkspacePath, ValidationSet, ValidationSetFraction) and add what it lacks. The bottleneck cache lives
+/// in the workspace and is always reused when it matches (ReuseTrainSetBottleneckCachedValues, without a switch); TestOnTrainSet
+/// is not carried over (training accuracy is reported every epoch anyway).
 /// </summary>
 public sealed class TransferLearningOptions
 {
@@ -138,8 +138,9 @@ public sealed class TransferLearningOptions
     public Microsoft.ML.IDataView? ValidationSet { get; set; }
 
     /// <summary>
-    /// Folder for checkpoints, bottleneck cache, metrics.csv and TensorBoard events; a run resumes from the last checkpoint
-    /// found there. Default null: a fresh temp folder, deleted after training.
+    /// Folder for checkpoints, the bottleneck cache (memory-mapped files, reused by later runs with the same data and frozen
+    /// weights), metrics.csv and TensorBoard events; a run resumes from the last checkpoint found there. Default null: a
+    /// fresh temp folder, deleted after training.
     /// </summary>
     public string? WorkspacePath { get; set; }
 

@@ -117,7 +117,7 @@ public static class TransferLearningTrainer
             {
                 if (epoch >= to || stop is not null) continue;
                 body.Freeze(frozen);
-                using var cache = o.Augmentation == Augment.None && frozen > 0 ? FeatureCache.Build(body, frozen, bodyBlocks, transforms, train, validation, o.BatchSize) : null;
+                using var cache = o.Augmentation == Augment.None && frozen > 0 ? FeatureCache.Build(body, frozen, bodyBlocks, transforms, train, validation, o.BatchSize, workspace.Folder) : null;
                 using var optimizer = CreateOptimizer(frozen);
                 workspace.LoadOptimizer(optimizer, phase, resume);
                 resume = null;

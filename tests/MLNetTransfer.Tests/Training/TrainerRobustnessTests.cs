@@ -77,6 +77,40 @@ public class TrainerRobustnessTests
     }
 
     [Fact]
+    public void Bottleneck_cache_is_a_memory_mapped_file_that_a_later_run_reuses()
+    {
+        var items = ImageFolder.Scan(TestAssets.Cifar10Test, new ImageFolderOptions { MaxPerClass = 4, ValidateImages = false }).Images;
+        var images = ImagePixelStore.Decode([.. items.Select(i => i.Path)], 32, 32);
+        var classes = items.Select(i => i.Label).Distinct().Order().ToList();
+        int[] labels = [.. items.Select(i => classes.IndexOf(i.Label))];
+        using var dir = new TempDir();
+        TransferLearningOptions Head(string workspace) => new()
+        {
+            Assets = new(TestAssets.Root), Strategy = TransferStrategy.HeadOnly, ImageSize = 32, Epochs = 2, BatchSize = 16, WorkspacePath = workspace,
+        };
+        using (TransferLearningTrainer.Train(images, labels, null, null, classes, Head(dir.Combine("a")))) { }
+        var cache = Directory.GetFiles(dir.Combine("a"), "bottleneck-train-*.f32").Single();
+        Assert.Equal((4 + 3) * 8 + 40L * 1280 * sizeof(float), new FileInfo(cache).Length); // header + shape [1280,1,1] + 40 embeddings
+
+        // A fresh workspace holding the same cache file: the next run reads it instead of recomputing.
+        Directory.CreateDirectory(dir.Combine("b"));
+        var copy = Path.Combine(dir.Combine("b"), Path.GetFileName(cache));
+        File.Copy(cache, copy);
+        var stamp = new DateTime(2001, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+        File.SetLastWriteTimeUtc(copy, stamp);
+        using (TransferLearningTrainer.Train(images, labels, null, null, classes, Head(dir.Combine("b")))) { }
+        Assert.Equal(stamp, File.GetLastWriteTimeUtc(copy));
+
+        // A corrupted header is not trusted: the file is rebuilt.
+        using (var stream = File.OpenWrite(copy)) stream.Write(new byte[8]);
+        Directory.CreateDirectory(dir.Combine("c"));
+        File.Copy(copy, Path.Combine(dir.Combine("c"), Path.GetFileName(cache)));
+        File.SetLastWriteTimeUtc(Path.Combine(dir.Combine("c"), Path.GetFileName(cache)), stamp);
+        using (TransferLearningTrainer.Train(images, labels, null, null, classes, Head(dir.Combine("c")))) { }
+        Assert.NotEqual(stamp, File.GetLastWriteTimeUtc(Path.Combine(dir.Combine("c"), Path.GetFileName(cache))));
+    }
+
+    [Fact]
     public void Nan_loss_stops_with_a_message_and_keeps_the_best_weights()
     {
         var (images, labels) = SmallMnist(20, 4);
