@@ -44,16 +44,7 @@ public static class RawImage
         var bitmap = rgba ?? decoded;
         width = bitmap.Width;
         height = bitmap.Height;
-        var px = bitmap.GetPixelSpan();
-        int plane = width * height;
-        var chw = new byte[3 * plane];
-        for (int i = 0; i < plane; i++)
-        {
-            chw[i] = px[i * 4];
-            chw[plane + i] = px[i * 4 + 1];
-            chw[2 * plane + i] = px[i * 4 + 2];
-        }
-        return chw;
+        return InterleavedToPlanes(bitmap.GetPixelSpan(), width, height, bgra: false);
     }
 
     /// <summary>Decodes to RGB planes at (width, height), resizing (bilinear) only when the image has another size.</summary>
@@ -65,14 +56,19 @@ public static class RawImage
         using var original = SKBitmap.Decode(encoded);
         using var resized = original.Resize(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul), SKFilterQuality.Medium)
             ?? throw new InvalidDataException($"{source}: could not be resized to {width}x{height}.");
-        var px = resized.GetPixelSpan();
-        int plane = width * height;
+        return InterleavedToPlanes(resized.GetPixelSpan(), width, height, bgra: false);
+    }
+
+    /// <summary>4-byte interleaved pixels (RGBA, or BGRA when <paramref name="bgra"/>) to RGB planes; alpha is dropped.</summary>
+    internal static byte[] InterleavedToPlanes(ReadOnlySpan<byte> px, int width, int height, bool bgra)
+    {
+        int plane = width * height, r = bgra ? 2 : 0, b = bgra ? 0 : 2;
         var chw = new byte[3 * plane];
         for (int i = 0; i < plane; i++)
         {
-            chw[i] = px[i * 4];
+            chw[i] = px[i * 4 + r];
             chw[plane + i] = px[i * 4 + 1];
-            chw[2 * plane + i] = px[i * 4 + 2];
+            chw[2 * plane + i] = px[i * 4 + b];
         }
         return chw;
     }

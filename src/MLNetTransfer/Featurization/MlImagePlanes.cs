@@ -25,23 +25,9 @@ internal static class MlImagePlanes
                 using var bitmap = new SKBitmap(new SKImageInfo(w, h, bgra ? SKColorType.Bgra8888 : SKColorType.Rgba8888, SKAlphaType.Unpremul));
                 System.Runtime.InteropServices.Marshal.Copy(pixels.ToArray(), 0, bitmap.GetPixels(), pixels.Length);
                 using var resized = bitmap.Resize(new SKImageInfo(width, height, bitmap.ColorType, SKAlphaType.Unpremul), SKFilterQuality.Medium);
-                return ToPlanes(resized.GetPixelSpan(), width, height, bgra);
+                return Data.RawImage.InterleavedToPlanes(resized.GetPixelSpan(), width, height, bgra);
             }
-            return ToPlanes(pixels, w, h, bgra);
+            return Data.RawImage.InterleavedToPlanes(pixels, w, h, bgra);
         }
-    }
-
-    private static byte[] ToPlanes(ReadOnlySpan<byte> px, int width, int height, bool bgra)
-    {
-        int plane = width * height;
-        var chw = new byte[3 * plane];
-        int r = bgra ? 2 : 0, b = bgra ? 0 : 2;
-        for (int i = 0; i < plane; i++)
-        {
-            chw[i] = px[i * 4 + r];
-            chw[plane + i] = px[i * 4 + 1];
-            chw[2 * plane + i] = px[i * 4 + b];
-        }
-        return chw;
     }
 }
