@@ -14,4 +14,5 @@ root.Subcommands.Add(InspectCommand.Create());
 root.Subcommands.Add(InsightCommands.Similar());
 root.Subcommands.Add(InsightCommands.ActiveLearn());
 root.Subcommands.Add(ExplainCommand.Create());
+root.Subcommands.Add(NotebookCommand.Create());
 return CliRunner.Run(root, args);
