@@ -39,7 +39,9 @@ internal static class CliRunner
         }
         catch (Exception ex)
         {
-            Console.Error.WriteLine($"error: {OneLine(ex.Message)} ({ex.GetType().Name})");
+            // Libraries wrap I/O failures (a full disk inside Parquet.Net or ML.NET's zip writer): show the cause too.
+            var cause = ex.GetBaseException() is IOException io && !ex.Message.Contains(io.Message) ? $": {OneLine(io.Message)}" : "";
+            Console.Error.WriteLine($"error: {OneLine(ex.Message)}{cause} ({ex.GetType().Name})");
             if (Environment.GetEnvironmentVariable("MLNETTRANSFER_DEBUG") == "1") Console.Error.WriteLine(ex);
             return ExitCodes.Failure;
         }

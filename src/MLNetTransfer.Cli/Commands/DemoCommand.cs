@@ -17,6 +17,7 @@ internal static class DemoCommand
         command.SetAction(result => CliRunner.Guard(() =>
         {
             var assets = CommonOptions.Resolver(result);
+            OutputLocation.RequireWritableFolder(result.GetValue(output)!, "--out");
             var runner = new LinearProbeRunner
             {
                 TrainDir = assets.ResolveDirectory("datasets/cifar10/train"),

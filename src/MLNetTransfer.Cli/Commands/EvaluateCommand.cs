@@ -30,6 +30,7 @@ internal static class EvaluateCommand
             report.Details["model"] = Path.GetFullPath(modelPath);
             report.Details["testDir"] = result.GetValue(test)!;
             var outDir = result.GetValue(output) ?? Path.GetDirectoryName(Path.GetFullPath(modelPath))!;
+            OutputLocation.RequireWritableFolder(outDir, "--out");
             OutputFiles.WriteReport(outDir, report, $"Evaluation of {Path.GetFileName(modelPath)}");
             OutputFiles.PrintSummary(report, outDir);
             return ExitCodes.Ok;

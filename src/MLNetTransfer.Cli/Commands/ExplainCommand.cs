@@ -20,6 +20,7 @@ internal static class ExplainCommand
             if (!File.Exists(modelPath)) throw new FileNotFoundException($"{modelPath}: model file not found.", modelPath);
             var imagePath = result.GetValue(image)!;
             if (!File.Exists(imagePath)) throw new FileNotFoundException($"{imagePath}: image file not found.", imagePath);
+            OutputLocation.RequireWritableFile(result.GetValue(output)!, "--out");
             using var network = TrainedNetwork.Load(Path.GetDirectoryName(Path.GetFullPath(modelPath))!, CommonOptions.Resolver(result));
             var (map, index, probability) = GradCam.Explain(network, imagePath, result.GetValue(cls));
             GradCam.SaveOverlay(imagePath, map, result.GetValue(output)!);

@@ -23,9 +23,8 @@ internal static class FeaturizeCommand
         command.SetAction(result => CliRunner.Guard(() =>
         {
             var quiet = result.GetValue(CommonOptions.Quiet);
-            var listing = ImageFolder.Scan(result.GetValue(images)!);
-            foreach (var s in listing.Skipped) Console.Error.WriteLine($"skipped: {s.Path}: {s.Reason}");
-            IReadOnlyList<LabeledImage> items = listing.Images;
+            OutputLocation.RequireWritableFile(result.GetValue(output)!, "--out");
+            IReadOnlyList<LabeledImage> items = TrainingData.Scan(result.GetValue(images)!, null, 1);
             if (result.GetValue(shard) is { } spec)
             {
                 var (index, count) = ParseShard(spec);

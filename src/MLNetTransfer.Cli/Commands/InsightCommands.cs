@@ -30,6 +30,7 @@ internal static class InsightCommands
             var matrix = EmbeddingSimilarity.CosineMatrix(embeddings, center: true);
             var neighbours = EmbeddingSimilarity.NearestNeighbors(matrix, result.GetValue(k));
             var outDir = result.GetValue(output)!;
+            OutputLocation.RequireWritableFolder(outDir, "--out");
             Directory.CreateDirectory(outDir);
             EmbeddingSimilarity.SaveHeatmap(matrix, [.. listing.Images.Select(i => i.Label)], Path.Combine(outDir, "similarity.png"));
             var csv = new System.Text.StringBuilder("image,label,rank,neighbour,neighbour_label,cosine\n");
@@ -85,6 +86,7 @@ internal static class InsightCommands
                     Measure = result.GetValue(measure), Seed = result.GetValue(seed),
                 });
             var outDir = result.GetValue(output)!;
+            OutputLocation.RequireWritableFolder(outDir, "--out");
             Directory.CreateDirectory(outDir);
             ActiveLearning.SaveCsv(history, Path.Combine(outDir, "rounds.csv"));
             ActiveLearning.SaveCurve(history, Path.Combine(outDir, "curve.png"));

@@ -27,6 +27,7 @@ internal static class InspectCommand
         command.SetAction(result => CliRunner.Guard(() =>
         {
             var path = result.GetValue(model)!;
+            if (result.GetValue(export) is { } exportTo) OutputLocation.RequireWritableFile(exportTo, "--export");
             var onnx = OnnxModel.Load(path);
             var info = OnnxGraphEdits.Inspect(onnx);
             using var module = OnnxTorchImporter.Import(onnx);

@@ -35,9 +35,6 @@ internal sealed class LinearProbeRunner
             {
                 Backbone = Backbone, Assets = Assets, Trainer = Trainer, ImageSize = ImageSize, CacheFolder = CacheFolder, Progress = progress,
             }));
-        var unseen = test.Where(t => !model.Labels.Contains(t.Label)).Select(t => t.Label).Distinct().ToList();
-        if (unseen.Count > 0)
-            Console.Error.WriteLine($"warning: test labels absent from training are left out of the metrics: {string.Join(", ", unseen)}");
         var report = ModelEvaluation.Evaluate(ml, model, test);
         report.Details["strategy"] = "linear-probe";
         report.Details["backbone"] = Backbone.Name;

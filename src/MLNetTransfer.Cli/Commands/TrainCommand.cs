@@ -34,6 +34,7 @@ internal static class TrainCommand
         {
             var chosen = result.GetValue(strategy)!;
             var quiet = result.GetValue(CommonOptions.Quiet);
+            OutputLocation.RequireWritableFolder(result.GetValue(output)!, "--out");
             if (chosen != "linear-probe")
             {
                 var transfer = new TransferRunner

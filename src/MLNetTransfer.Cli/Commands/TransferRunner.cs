@@ -42,6 +42,7 @@ internal sealed class TransferRunner
         var chain = ConsoleProgress.Run(Quiet, "train", total, progress =>
         {
             Options.Progress = (epoch, done, _) => progress(epoch * (long)train.Count + done);
+            Options.ResumeCallback = done => Console.Error.WriteLine($"resuming: {done} of {Options.Epochs} epochs were done (checkpoint in {Options.WorkspacePath})");
             Options.MetricsCallback = m => ConsoleProgress.Info(Quiet || !Console.IsOutputRedirected,
                 $"epoch {m.Epoch + 1} ({m.Phase}): loss {m.TrainLoss:F4} acc {m.TrainAccuracy:F3} val_loss {m.ValidationLoss:F4} val_acc {m.ValidationAccuracy:F3} {m.ImagesPerSecond:F0} img/s");
             return estimator.Fit(keyed);
@@ -61,7 +62,7 @@ internal sealed class TransferRunner
         run.Onnx.Save(Path.Combine(OutDir, "model.onnx"));
         run.Network.Save(OutDir, Options); // for `explain` (Grad-CAM)
         var csv = Path.Combine(Options.WorkspacePath, "metrics.csv");
-        if (File.Exists(csv)) File.Copy(csv, Path.Combine(OutDir, "metrics.csv"), overwrite: true);
+        if (File.Exists(csv)) IO.AtomicFile.WriteAllBytes(Path.Combine(OutDir, "metrics.csv"), File.ReadAllBytes(csv));
         var curves = TrainingCurvesPlot.Render(run.Network.History, Path.Combine(OutDir, "curves.png"));
         report.Save(Path.Combine(OutDir, "metrics.json"));
         var confusion = Path.Combine(OutDir, "confusion.png");
@@ -79,12 +80,22 @@ internal static class TrainingData
     public static (IReadOnlyList<LabeledImage> Train, IReadOnlyList<LabeledImage> Test) Load(string trainDir, string? testDir, int? perClass, int? perClassTest, int seed)
     {
         var train = Scan(trainDir, perClass, seed);
-        if (testDir is not null) return (train, Scan(testDir, perClassTest ?? perClass, seed));
+        if (testDir is not null)
+        {
+            var test = Scan(testDir, perClassTest ?? perClass, seed);
+            var known = train.Select(i => i.Label).ToHashSet(StringComparer.Ordinal);
+            var unseen = test.Select(i => i.Label).Where(l => !known.Contains(l)).Distinct().Order(StringComparer.Ordinal).ToList();
+            if (unseen.Count > 0)
+                throw new BadInputException($"{testDir}: test class(es) {string.Join(", ", unseen)} not in the training classes ({string.Join(", ", known.Order(StringComparer.Ordinal))}); " +
+                    "a classifier cannot predict a class it never saw: add training images or remove the folder.");
+            return (train, test);
+        }
         var split = Stratified.Split(train, i => i.Label, 0.2, seed);
         return (split.Train, split.Validation);
     }
 
-    private static IReadOnlyList<LabeledImage> Scan(string dir, int? perClass, int seed)
+    /// <summary>Scans a folder-per-class tree, printing each skipped file and warning on stderr.</summary>
+    public static IReadOnlyList<LabeledImage> Scan(string dir, int? perClass, int seed)
     {
         var listing = ImageFolder.Scan(dir, new ImageFolderOptions { MaxPerClass = perClass, Seed = seed });
         foreach (var skipped in listing.Skipped) Console.Error.WriteLine($"skipped: {skipped.Path}: {skipped.Reason}");

@@ -1,3 +1,7 @@
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using MLNetTransfer.Onnx;
+
 namespace MLNetTransfer.Backbones;
 
 /// <summary>
@@ -72,20 +76,52 @@ public static class BackboneCatalog
     }
 
     /// <summary>
-    /// Any ONNX image classifier taking float [N,3,H,W]. The embedding tensor must be float; its width is read from the
-    /// graph when <paramref name="embeddingDimension"/> is null.
+    /// Any ONNX image classifier taking float [N,3,H,W]. The file is read and checked here, so a wrong file fails at once
+    /// with its name: the image input must be float [N,3,H,W], the embedding tensor must exist, and its width (when
+    /// <paramref name="embeddingDimension"/> is null) is measured by running the truncated graph once in ONNX Runtime.
+    /// The file's sha256 goes into the cache key, so editing the file never reuses stale cached features.
     /// </summary>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="OnnxFormatException">Not a usable ONNX image model (the message names the file and why).</exception>
+    /// <exception cref="ArgumentException">No tensor named <paramref name="embeddingNode"/>.</exception>
     public static BackboneInfo FromOnnxFile(string path, string embeddingNode, int? embeddingDimension = null,
-        string inputName = "", int inputSize = 224, float[]? mean = null, float[]? std = null) =>
-        new(Name: Path.GetFileNameWithoutExtension(path),
-            Asset: new AssetInfo(Path.GetFullPath(path), null, null, null),
-            InputName: inputName,
-            InputSize: inputSize,
+        string inputName = "", int? inputSize = null, float[]? mean = null, float[]? std = null)
+    {
+        var model = OnnxModel.Load(path);
+        var input = OnnxGraphEdits.ImageInput(model, string.IsNullOrEmpty(inputName) ? null : inputName);
+        int size = inputSize ?? (int?)input.Type!.TensorType!.Shape!.Dims[2].DimValue ?? 224;
+        int width = embeddingDimension ?? MeasureEmbeddingWidth(model, input.Name!, embeddingNode, size);
+        string sha;
+        using (var file = File.OpenRead(path)) sha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(file));
+        return new(Name: Path.GetFileNameWithoutExtension(path),
+            Asset: new AssetInfo(Path.GetFullPath(path), null, new FileInfo(path).Length, sha),
+            InputName: input.Name!,
+            InputSize: size,
             Mean: mean ?? BackboneInfo.ImageNetMean,
             Std: std ?? BackboneInfo.ImageNetStd,
             LogitsName: null,
-            Embedding: new EmbeddingNode(embeddingNode, embeddingDimension ?? 0))
+            Embedding: new EmbeddingNode(embeddingNode, width))
         {
             Description = $"user ONNX file {path}",
         };
+    }
+
+    private static int MeasureEmbeddingWidth(OnnxModel model, string inputName, string tensor, int size)
+    {
+        var probe = OnnxModel.Parse(model.ToByteArray(), model.Source);
+        OnnxGraphEdits.ExposeFlattened(probe, tensor, "mlnt_embedding_probe", [null, null]);
+        OnnxGraphEdits.Prune(probe, "mlnt_embedding_probe");
+        try
+        {
+            using var session = new InferenceSession(probe.ToByteArray());
+            var zeros = new DenseTensor<float>(new float[3 * size * size], [1, 3, size, size]);
+            using var results = session.Run([NamedOnnxValue.CreateFromTensor(inputName, zeros)]);
+            var width = (int)results.First().AsTensor<float>().Length;
+            return width > 0 ? width : throw new OnnxFormatException($"{model.Source}: tensor '{tensor}' is empty for a {size}×{size} image.");
+        }
+        catch (OnnxRuntimeException ex)
+        {
+            throw new OnnxFormatException($"{model.Source}: ONNX Runtime cannot compute '{tensor}' for a {size}×{size} image: {ex.Message.Split('\n')[0]}", ex);
+        }
+    }
 }

@@ -16,6 +16,12 @@ public sealed class ImageFolderOptions
 
     /// <summary>Seed of the sample. Default 1.</summary>
     public int Seed { get; set; } = 1;
+
+    /// <summary>
+    /// Images with more pixels are skipped unread (a 12000×12000 image needs 576 MB decoded: a decompression bomb).
+    /// Default <see cref="ImageFolder.DefaultMaxImagePixels"/> (100 megapixels).
+    /// </summary>
+    public long MaxImagePixels { get; set; } = ImageFolder.DefaultMaxImagePixels;
 }
 
 /// <summary>The result of scanning a folder-per-class tree.</summary>
@@ -30,6 +36,9 @@ public sealed record ImageFolderListing(string Root, IReadOnlyList<LabeledImage>
 /// <summary>Folder-per-class image datasets: <c>root/CLASS/*.jpg</c>, the label being the folder name.</summary>
 public static class ImageFolder
 {
+    /// <summary>The default pixel limit of <see cref="Check(string, long)"/>: 100 megapixels.</summary>
+    public const long DefaultMaxImagePixels = 100_000_000;
+
     /// <summary>File extensions read as images (case-insensitive).</summary>
     public static IReadOnlySet<string> Extensions { get; } =
         new HashSet<string>([".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp"], StringComparer.OrdinalIgnoreCase);
@@ -56,7 +65,7 @@ public static class ImageFolder
             foreach (var file in EnumerateFiles(dir, options.FollowSymlinks, warnings))
             {
                 if (!Extensions.Contains(Path.GetExtension(file))) continue;
-                var problem = options.ValidateImages ? Check(file) : null;
+                var problem = options.ValidateImages ? Check(file, options.MaxImagePixels) : null;
                 if (problem is null) images.Add(new LabeledImage(file, label));
                 else skipped.Add(new SkippedImage(file, problem));
             }
@@ -74,8 +83,12 @@ public static class ImageFolder
         return new ImageFolderListing(full, result, classes, skipped, warnings);
     }
 
-    /// <summary>Why a file cannot be used as an image, or null when its header decodes.</summary>
-    public static string? Check(string file)
+    /// <summary>
+    /// Why a file cannot be used as an image, or null when it decodes. The whole file is decoded (JPEGs at 1/8 scale,
+    /// which still reads every byte), so a truncated or corrupt image is caught here, not halfway through training;
+    /// images above <paramref name="maxPixels"/> are refused from their header, before any pixel is allocated.
+    /// </summary>
+    public static string? Check(string file, long maxPixels = DefaultMaxImagePixels)
     {
         try
         {
@@ -83,9 +96,23 @@ public static class ImageFolder
             if (length == 0) return "zero-byte file";
             using var stream = File.OpenRead(file);
             using var codec = SKCodec.Create(stream, out var result);
-            if (codec is null) return $"not a readable image ({result})";
-            if (codec.Info.Width <= 0 || codec.Info.Height <= 0) return "image has no pixels";
-            return null;
+            if (codec is null)
+                return result == SKCodecResult.IncompleteInput ? "truncated: the file ends inside the image header"
+                    : result == SKCodecResult.Unimplemented ? "not a readable image (unknown or unsupported format)" : $"not a readable image ({result})";
+            var (width, height) = (codec.Info.Width, codec.Info.Height);
+            if (width <= 0 || height <= 0) return "image has no pixels";
+            if ((long)width * height > maxPixels)
+                return $"{width}×{height} is {(long)width * height / 1e6:F0} megapixels, above the {maxPixels / 1e6:F0}-megapixel limit (MaxImagePixels)";
+            var scaled = codec.GetScaledDimensions(1f / 8);
+            var target = new SKImageInfo(Math.Max(1, scaled.Width), Math.Max(1, scaled.Height), SKColorType.Rgba8888, SKAlphaType.Unpremul);
+            using var bitmap = new SKBitmap(target);
+            return codec.GetPixels(target, bitmap.GetPixels()) switch
+            {
+                SKCodecResult.Success => null,
+                SKCodecResult.IncompleteInput => "truncated: the image data ends early",
+                SKCodecResult.ErrorInInput => "corrupt image data",
+                var other => $"cannot be decoded ({other})",
+            };
         }
         catch (IOException ex) { return $"cannot read: {ex.Message}"; }
         catch (UnauthorizedAccessException ex) { return $"cannot read: {ex.Message}"; }

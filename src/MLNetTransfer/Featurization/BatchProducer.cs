@@ -55,6 +55,10 @@ internal sealed class BatchProducer : IDisposable
             for (int j = 0; j < item.ComputeCount; j++)
             {
                 var row = computed.AsSpan(j * dimension, dimension);
+                // A backbone that yields NaN/Inf (broken weights, bad export) must fail here, not poison a trainer or the cache.
+                if (!IsFinite(row))
+                    throw new InvalidDataException($"{item.Sources[item.ComputeRows[j]]}: the backbone '{owner.Options.Backbone.Name}' " +
+                        $"({owner.Options.Backbone.Asset.RelativePath}) produced non-finite (NaN or infinite) features; the model is broken for this input.");
                 row.CopyTo(output.AsSpan(item.ComputeRows[j] * dimension));
                 if (cache is not null && item.Keys[item.ComputeRows[j]] is { } key) cache.Write(key, row);
             }
@@ -63,6 +67,12 @@ internal sealed class BatchProducer : IDisposable
         done += item.Count;
         owner.Options.Progress?.Invoke(done);
         return new FeatureBatch(output, item.Count, dimension);
+    }
+
+    private static bool IsFinite(ReadOnlySpan<float> values)
+    {
+        foreach (var v in values) if (!float.IsFinite(v)) return false;
+        return true;
     }
 
     private void Produce(IDataView input, IDataView decoded)
@@ -89,6 +99,7 @@ internal sealed class BatchProducer : IDisposable
                     if (!File.Exists(file)) throw new FileNotFoundException($"{file}: image file not found.", file);
                     rowsSeen++;
                     int row = batch.Count++;
+                    batch.Sources[row] = file;
                     if (cache is not null)
                     {
                         var key = EmbeddingCache.KeyOf(File.ReadAllBytes(file));
@@ -138,6 +149,7 @@ internal sealed class BatchProducer : IDisposable
                     var bytes = value.DenseValues().ToArray();
                     int slot = batch.Count++;
                     string source = $"{options.InputColumnName} row {row++}";
+                    batch.Sources[slot] = source;
                     if (cache is not null)
                     {
                         var key = EmbeddingCache.KeyOf(bytes);
@@ -205,9 +217,10 @@ internal sealed class BatchProducer : IDisposable
             Cached = ArrayPool<float>.Shared.Rent(capacity * dimension);
             ComputeRows = new int[capacity];
             Keys = new string?[capacity];
+            Sources = new string[capacity];
         }
 
-        private Decoded(Exception error) { Error = error; Pixels = Cached = []; ComputeRows = []; Keys = []; }
+        private Decoded(Exception error) { Error = error; Pixels = Cached = []; ComputeRows = []; Keys = []; Sources = []; }
 
         public static Decoded Failed(Exception error) => new(error);
 
@@ -215,6 +228,8 @@ internal sealed class BatchProducer : IDisposable
         public float[] Cached { get; private set; }
         public int[] ComputeRows { get; }
         public string?[] Keys { get; }
+        /// <summary>File path (or column and row) of each row, for error messages.</summary>
+        public string[] Sources { get; }
         public int Count;
         public int ComputeCount;
         public Exception? Error { get; }

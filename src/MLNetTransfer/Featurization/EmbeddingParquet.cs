@@ -34,7 +34,8 @@ public sealed class EmbeddingParquetWriter : IDisposable
     {
         target = System.IO.Path.GetFullPath(path);
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(target)!);
-        temp = target + $".{Environment.ProcessId}.tmp";
+        IO.AtomicFile.RemoveStaleTemps(target); // left by a run that was killed
+        temp = IO.AtomicFile.TempPathFor(target);
         stream = new FileStream(temp, FileMode.Create, FileAccess.ReadWrite, FileShare.None);
         this.rowGroupSize = rowGroupSize;
     }
@@ -63,7 +64,11 @@ public sealed class EmbeddingParquetWriter : IDisposable
     private void Flush(bool force = false)
     {
         if (pending.Count == 0 && !(force && !any)) return;
-        ParquetSerializer.SerializeAsync(pending, stream, new Parquet.ParquetOptions { Append = any }).GetAwaiter().GetResult();
+        try { ParquetSerializer.SerializeAsync(pending, stream, new Parquet.ParquetOptions { Append = any }).GetAwaiter().GetResult(); }
+        catch (Exception ex) when (ex is not IOException && ex.GetBaseException() is IOException io)
+        {
+            throw new IOException($"{target}: cannot write ({io.Message})", ex); // Parquet.Net hides the cause (e.g. a full disk)
+        }
         any = true;
         pending.Clear();
     }
@@ -79,7 +84,7 @@ public sealed class EmbeddingParquetWriter : IDisposable
     public void Dispose()
     {
         if (committed) return;
-        stream.Dispose();
+        try { stream.Dispose(); } catch (IOException) { } // e.g. a full disk refusing the last buffered bytes
         if (File.Exists(temp)) File.Delete(temp);
     }
 }

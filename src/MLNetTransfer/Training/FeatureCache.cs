@@ -10,12 +10,12 @@ namespace MLNetTransfer.Training;
 /// The bottleneck cache: the frozen part of the network runs once per image (no augmentation means its output never
 /// changes) and epochs then train only the rest. Values go to a file in the workspace and are read back through a
 /// memory map, so the cache costs address space, not managed memory; a later run on the same workspace, data and
-/// configuration finds the file complete (size and header checked) and reuses it instead of recomputing.
+/// configuration finds the file complete (size, header and payload checksum checked) and reuses it instead of recomputing.
 /// </summary>
 internal sealed class FeatureCache : IDisposable
 {
-    private const int HeaderLongs = 4; // count, values per image, frozen-weights fingerprint, magic; then the shape
-    private const long Magic = 0x4D4C4E5442434348; // "MLNTBCCH"
+    private const int HeaderLongs = 5; // count, values per image, frozen-weights fingerprint, magic, payload checksum; then the shape
+    private const long Magic = 0x4D4C4E5442434332; // "MLNTBCC2"
     private readonly Part train;
     private readonly Part? validation;
 
@@ -68,7 +68,7 @@ internal sealed class FeatureCache : IDisposable
             int per = (int)shape.Aggregate(1L, (a, b) => a * b);
             long expected = (HeaderLongs + shape.Length) * 8L + (long)images.Count * per * sizeof(float);
             long weights = WeightsFingerprint(body, Math.Min(frozen, bodyBlocks));
-            if (!Complete(path, expected, images.Count, per, weights)) Write(path, body, frozen, bodyBlocks, transforms, images, batchSize, shape, per, weights);
+            if (!Complete(path, expected, images.Count, per, weights, shape.Length)) Write(path, body, frozen, bodyBlocks, transforms, images, batchSize, shape, per, weights);
             return new Part(path, per, shape);
         }
 
@@ -84,36 +84,61 @@ internal sealed class FeatureCache : IDisposable
             return BitConverter.DoubleToInt64Bits(sum);
         }
 
-        private static bool Complete(string path, long expected, int count, int per, long weights)
+        // Size and header first (cheap); then the whole payload against its checksum, so a damaged file is rebuilt, never read.
+        private static bool Complete(string path, long expected, int count, int per, long weights, int shapeLength)
         {
             if (!File.Exists(path) || new FileInfo(path).Length != expected) return false;
-            using var reader = new BinaryReader(File.OpenRead(path));
-            return reader.ReadInt64() == count && reader.ReadInt64() == per && reader.ReadInt64() == weights && reader.ReadInt64() == Magic;
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
+            using var reader = new BinaryReader(stream);
+            if (reader.ReadInt64() != count || reader.ReadInt64() != per || reader.ReadInt64() != weights || reader.ReadInt64() != Magic) return false;
+            long recorded = reader.ReadInt64();
+            stream.Position = (HeaderLongs + shapeLength) * 8L;
+            var checksum = new IO.Checksum64();
+            var buffer = new byte[1 << 20];
+            for (int n; (n = stream.Read(buffer)) > 0;) checksum.Append(buffer.AsSpan(0, n));
+            return checksum.Value == recorded;
         }
 
-        // Written to a temp file and renamed: a killed run never leaves a cache that looks complete.
+        // Written to a hidden temp file and renamed: a killed run never leaves a cache that looks complete.
         private static void Write(string path, OnnxTorchModule body, int frozen, int bodyBlocks, BatchTransforms transforms, ImagePixelStore images,
             int batchSize, long[] shape, int per, long weights)
         {
-            var temp = path + ".tmp";
-            using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
-            using (var writer = new BinaryWriter(stream))
+            IO.AtomicFile.RemoveStaleTemps(path);
+            var temp = IO.AtomicFile.TempPathFor(path);
+            try
             {
-                writer.Write((long)images.Count);
-                writer.Write((long)per);
-                writer.Write(weights);
-                writer.Write(Magic);
-                foreach (var d in shape) writer.Write(d);
-                using var _ = torch.no_grad();
-                for (int start = 0; start < images.Count; start += batchSize)
+                using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
+                using (var writer = new BinaryWriter(stream))
                 {
-                    using var scope = torch.NewDisposeScope();
-                    int n = Math.Min(batchSize, images.Count - start);
-                    var y = Compute(body, frozen, bodyBlocks, transforms.ToInput(images.Batch([.. Enumerable.Range(start, n)]))).contiguous();
-                    writer.Write(MemoryMarshal.AsBytes(y.data<float>().ToArray().AsSpan()));
+                    writer.Write((long)images.Count);
+                    writer.Write((long)per);
+                    writer.Write(weights);
+                    writer.Write(Magic);
+                    writer.Write(0L); // checksum, filled in once the payload is written
+                    foreach (var d in shape) writer.Write(d);
+                    var checksum = new IO.Checksum64();
+                    using (torch.no_grad())
+                        for (int start = 0; start < images.Count; start += batchSize)
+                        {
+                            using var scope = torch.NewDisposeScope();
+                            int n = Math.Min(batchSize, images.Count - start);
+                            var y = Compute(body, frozen, bodyBlocks, transforms.ToInput(images.Batch([.. Enumerable.Range(start, n)]))).contiguous();
+                            var bytes = MemoryMarshal.AsBytes(y.data<float>().ToArray().AsSpan());
+                            checksum.Append(bytes);
+                            writer.Write(bytes);
+                        }
+                    writer.Flush();
+                    stream.Position = 4 * 8;
+                    writer.Write(checksum.Value);
+                    writer.Flush();
+                    stream.Flush(flushToDisk: true);
                 }
+                File.Move(temp, path, overwrite: true);
             }
-            File.Move(temp, path, overwrite: true);
+            finally
+            {
+                if (File.Exists(temp)) File.Delete(temp);
+            }
         }
 
         public Tensor Batch(int[] indices)

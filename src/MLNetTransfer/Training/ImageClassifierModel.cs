@@ -52,11 +52,17 @@ public sealed class ImageClassifierModel
     }
 
     /// <summary>Predicts label and class probabilities for image files.</summary>
+    /// <exception cref="FileNotFoundException">An image file does not exist.</exception>
+    /// <exception cref="InvalidDataException">An image file does not decode (truncated, corrupt, not an image, too large).</exception>
     public IReadOnlyList<ImagePrediction> Predict(MLContext ml, IEnumerable<string> imagePaths)
     {
         var rows = imagePaths.Select(p => new ScoringRow { ImagePath = Path.GetFullPath(p), Label = Labels[0] }).ToList();
         foreach (var r in rows)
+        {
             if (!File.Exists(r.ImagePath)) throw new FileNotFoundException($"{r.ImagePath}: image file not found.", r.ImagePath);
+            // Checked first: inside ML.NET's parallel cursor a bad image surfaces without its file name.
+            if (Data.ImageFolder.Check(r.ImagePath) is { } problem) throw new InvalidDataException($"{r.ImagePath}: {problem}.");
+        }
         var scored = Model.Transform(ml.Data.LoadFromEnumerable(rows));
         var scores = scored.GetColumn<float[]>("Score").ToList();
         return [.. rows.Select((r, i) =>

@@ -79,12 +79,28 @@ public sealed class TrainedNetwork : IDisposable
     public void Save(string folder, TransferLearningOptions options)
     {
         Directory.CreateDirectory(folder);
-        Body.save(Path.Combine(folder, "network-body.bin"));
-        Head.save(Path.Combine(folder, "network-head.bin"));
+        SaveAtomically(Body, Path.Combine(folder, "network-body.bin"));
+        SaveAtomically(Head, Path.Combine(folder, "network-head.bin"));
         var info = new NetworkInfo(options.Strategy, options.Strategy == TransferStrategy.Scratch ? null : options.Backbone.Name,
             options.Strategy == TransferStrategy.Scratch ? null : options.Backbone.Asset.RelativePath, options.Backbone.Embedding.TensorName,
             options.Head, options.DropoutRate, options.Seed, ImageSize, Mean, Std, [.. Labels]);
         IO.AtomicFile.WriteAllText(Path.Combine(folder, "network.json"), System.Text.Json.JsonSerializer.Serialize(info));
+    }
+
+    // TorchSharp writes in place; a temp file renamed over the target keeps the old weights whole until the new ones are.
+    private static void SaveAtomically(TorchSharp.torch.nn.Module module, string path)
+    {
+        IO.AtomicFile.RemoveStaleTemps(path);
+        var temp = IO.AtomicFile.TempPathFor(path);
+        try
+        {
+            module.save(temp);
+            File.Move(temp, path, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(temp)) File.Delete(temp);
+        }
     }
 
     /// <summary>Rebuilds a network saved by <see cref="Save"/> (the backbone file is resolved again through <paramref name="assets"/>).</summary>

@@ -13,7 +13,9 @@ internal sealed record ResumeState(int NextEpoch, string Phase, List<EpochMetric
 /// <summary>
 /// The training workspace: <c>metrics.csv</c>, TensorBoard events (<c>tensorboard/</c>), the last checkpoint
 /// (<c>checkpoint-N/</c> named by the atomically written <c>latest</c> file, so a kill at any moment leaves either the old
-/// or the new checkpoint complete) and the best weights (<c>best/</c>).
+/// or the new checkpoint complete; its files' sha256 are recorded and checked on resume) and the best weights
+/// (<c>best/</c>, replaced by renames). <c>metrics.csv</c> is rewritten whole from the history each epoch, so after a
+/// resume it holds each epoch once.
 /// </summary>
 internal sealed class TrainingWorkspace : IDisposable
 {
@@ -39,14 +41,17 @@ internal sealed class TrainingWorkspace : IDisposable
     private string Latest => Path.Combine(Folder, "latest");
     private string BestFolder => Path.Combine(Folder, "best");
 
-    public void Log(EpochMetrics m)
+    /// <summary>Records the last epoch of <paramref name="history"/>: metrics.csv (all epochs) and TensorBoard scalars.</summary>
+    public void Log(IReadOnlyList<EpochMetrics> history)
     {
         var inv = CultureInfo.InvariantCulture;
-        if (!File.Exists(MetricsCsv))
-            File.WriteAllText(MetricsCsv, "epoch,phase,train_loss,train_accuracy,val_loss,val_accuracy,learning_rate,seconds,images_per_second\n");
-        File.AppendAllText(MetricsCsv, string.Join(",", m.Epoch + 1, m.Phase, m.TrainLoss.ToString("G6", inv), m.TrainAccuracy.ToString("G6", inv),
-            m.ValidationLoss.ToString("G6", inv), m.ValidationAccuracy.ToString("G6", inv), m.LearningRate.ToString("G6", inv),
-            m.Seconds.ToString("F2", inv), m.ImagesPerSecond.ToString("F1", inv)) + "\n");
+        var csv = new System.Text.StringBuilder("epoch,phase,train_loss,train_accuracy,val_loss,val_accuracy,learning_rate,seconds,images_per_second\n");
+        foreach (var e in history)
+            csv.Append(string.Join(",", e.Epoch + 1, e.Phase, e.TrainLoss.ToString("G6", inv), e.TrainAccuracy.ToString("G6", inv),
+                e.ValidationLoss.ToString("G6", inv), e.ValidationAccuracy.ToString("G6", inv), e.LearningRate.ToString("G6", inv),
+                e.Seconds.ToString("F2", inv), e.ImagesPerSecond.ToString("F1", inv))).Append('\n');
+        AtomicFile.WriteAllText(MetricsCsv, csv.ToString());
+        var m = history[^1];
         if (tensorboard is null) return;
         tensorboard.add_scalar("loss/train", (float)m.TrainLoss, m.Epoch + 1);
         tensorboard.add_scalar("accuracy/train", (float)m.TrainAccuracy, m.Epoch + 1);
@@ -64,8 +69,9 @@ internal sealed class TrainingWorkspace : IDisposable
         body.save(Path.Combine(folder, "body.bin"));
         head.save(Path.Combine(folder, "head.bin"));
         ((TorchSharp.Modules.OptimizerHelper)optimizer).save_state_dict(Path.Combine(folder, "optimizer.bin"));
-        var state = new CheckpointState(Fingerprint, nextEpoch, phase, history, es?.Best ?? 0, es?.BestEpoch ?? -1, es?.Wait ?? 0);
-        File.WriteAllText(Path.Combine(folder, "state.json"), JsonSerializer.Serialize(state, Json));
+        var hashes = CheckpointFiles.ToDictionary(f => f, f => Sha256Of(Path.Combine(folder, f)));
+        var state = new CheckpointState(Fingerprint, nextEpoch, phase, history, es?.Best ?? 0, es?.BestEpoch ?? -1, es?.Wait ?? 0, hashes);
+        AtomicFile.WriteAllText(Path.Combine(folder, "state.json"), JsonSerializer.Serialize(state, Json));
         AtomicFile.WriteAllText(Latest, Path.GetFileName(folder)); // the commit point
         foreach (var old in Directory.GetDirectories(Folder, "checkpoint-*").Where(d => d != folder)) Directory.Delete(old, true);
     }
@@ -79,6 +85,9 @@ internal sealed class TrainingWorkspace : IDisposable
         var state = JsonSerializer.Deserialize<CheckpointState>(File.ReadAllText(stateFile), Json)!;
         if (state.Fingerprint != Fingerprint)
             throw new InvalidOperationException($"{Folder}: the workspace holds a checkpoint of a different configuration ({state.Fingerprint}); use another WorkspacePath or delete it.");
+        foreach (var (file, sha) in state.Sha256 ?? [])
+            if (Sha256Of(Path.Combine(folder, file)) != sha)
+                throw new InvalidDataException($"{Path.Combine(folder, file)}: checkpoint file does not match its recorded sha256 (damaged on disk); delete {Folder} to train from the start.");
         body.load(Path.Combine(folder, "body.bin"));
         head.load(Path.Combine(folder, "head.bin"));
         resumedFolder = folder;
@@ -97,23 +106,41 @@ internal sealed class TrainingWorkspace : IDisposable
         if (File.Exists(file)) ((TorchSharp.Modules.OptimizerHelper)optimizer).load_state_dict(file);
     }
 
+    // best/ is replaced by renames (new → best, old best → best.old, then deleted): at any kill, best/ or best.old/ is whole.
     public void SaveBest(OnnxTorchModule body, nn.Module<Tensor, Tensor> head)
     {
         var staging = BestFolder + ".new";
+        var previous = BestFolder + ".old";
         if (Directory.Exists(staging)) Directory.Delete(staging, true);
         Directory.CreateDirectory(staging);
         body.save(Path.Combine(staging, "body.bin"));
         head.save(Path.Combine(staging, "head.bin"));
-        if (Directory.Exists(BestFolder)) Directory.Delete(BestFolder, true);
+        if (Directory.Exists(BestFolder))
+        {
+            if (Directory.Exists(previous)) Directory.Delete(previous, true);
+            Directory.Move(BestFolder, previous);
+        }
         Directory.Move(staging, BestFolder);
+        if (Directory.Exists(previous)) Directory.Delete(previous, true);
     }
 
     public bool RestoreBest(OnnxTorchModule body, nn.Module<Tensor, Tensor> head)
     {
-        if (!File.Exists(Path.Combine(BestFolder, "head.bin"))) return false;
-        body.load(Path.Combine(BestFolder, "body.bin"));
-        head.load(Path.Combine(BestFolder, "head.bin"));
+        var folder = File.Exists(Path.Combine(BestFolder, "head.bin")) ? BestFolder
+            : File.Exists(Path.Combine(BestFolder + ".old", "head.bin")) ? BestFolder + ".old" : null;
+        if (folder is null) return false;
+        body.load(Path.Combine(folder, "body.bin"));
+        head.load(Path.Combine(folder, "head.bin"));
         return true;
+    }
+
+    private static readonly string[] CheckpointFiles = ["body.bin", "head.bin", "optimizer.bin"];
+
+    private static string Sha256Of(string path)
+    {
+        if (!File.Exists(path)) return "missing";
+        using var stream = File.OpenRead(path);
+        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(stream));
     }
 
     public void Dispose()
@@ -123,5 +150,6 @@ internal sealed class TrainingWorkspace : IDisposable
             try { Directory.Delete(Folder, true); } catch (IOException) { }
     }
 
-    private sealed record CheckpointState(string Fingerprint, int NextEpoch, string Phase, List<EpochMetrics> History, double Best, int BestEpoch, int Wait);
+    private sealed record CheckpointState(string Fingerprint, int NextEpoch, string Phase, List<EpochMetrics> History, double Best, int BestEpoch, int Wait,
+        Dictionary<string, string>? Sha256 = null);
 }

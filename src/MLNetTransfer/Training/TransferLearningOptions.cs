@@ -156,6 +156,12 @@ public sealed class TransferLearningOptions
     /// <summary>Called after each epoch with its metrics (ImageClassificationTrainer's MetricsCallback). Default null.</summary>
     public Action<EpochMetrics>? MetricsCallback { get; set; }
 
+    /// <summary>
+    /// Called when training resumes from a checkpoint in <see cref="WorkspacePath"/>, with the number of epochs already
+    /// done (a run that was interrupted continues where its last checkpoint left it). Default null.
+    /// </summary>
+    public Action<int>? ResumeCallback { get; set; }
+
     /// <summary>Called during an epoch with (epoch, images done, images in epoch) for progress bars. Default null.</summary>
     public Action<int, long, long>? Progress { get; set; }
 }

@@ -110,7 +110,12 @@ public static class TransferLearningTrainer
             long stepsPerEpoch = (train.Count + o.BatchSize - 1) / o.BatchSize;
             long totalSteps = stepsPerEpoch * o.Epochs;
             var resume = workspace.TryResume(body, head);
-            if (resume is not null) { History.AddRange(resume.History); o.EarlyStopping?.Restore(resume.Best, resume.BestEpoch, resume.Wait); }
+            if (resume is not null)
+            {
+                History.AddRange(resume.History);
+                o.EarlyStopping?.Restore(resume.Best, resume.BestEpoch, resume.Wait);
+                o.ResumeCallback?.Invoke(resume.NextEpoch);
+            }
             int epoch = resume?.NextEpoch ?? 0;
             string? stop = null;
             foreach (var (phase, from, to, frozen) in phases)
@@ -127,7 +132,7 @@ public static class TransferLearningTrainer
                     var metrics = TrainEpoch(epoch, phase, frozen, cache, optimizer, stepsPerEpoch, totalSteps, out bool nan);
                     History.Add(metrics);
                     o.MetricsCallback?.Invoke(metrics);
-                    workspace.Log(metrics);
+                    workspace.Log(History);
                     if (nan)
                     {
                         stop = $"the training loss became NaN in epoch {epoch + 1}; kept the best weights so far (lower the learning rate).";

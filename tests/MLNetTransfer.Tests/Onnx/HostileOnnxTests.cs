@@ -108,4 +108,23 @@ public class HostileOnnxTests
         model.Graph.Nodes.Clear();
         Assert.Contains("no nodes", Load(dir, "nodes.onnx", model.ToByteArray()).Message);
     }
+
+    [Fact]
+    public void Opset_limit_is_the_newest_onnx_runtime_loads()
+    {
+        OnnxModel At(int opset)
+        {
+            var b = new OnnxGraphBuilder("relu");
+            b.AddInput("x", OnnxDataType.Float, [1, 3, 2, 2]);
+            b.AddNode("Relu", ["x"], ["y"]);
+            b.AddOutput("y", OnnxDataType.Float, [1, 3, 2, 2]);
+            var model = b.Build();
+            model.Proto.OpsetImports[0].Version = opset; // past validation, as a file from a newer exporter would be
+            return model;
+        }
+        using (new Microsoft.ML.OnnxRuntime.InferenceSession(At(OnnxModel.MaxSupportedOpset).ToByteArray())) { }
+        Assert.ThrowsAny<Microsoft.ML.OnnxRuntime.OnnxRuntimeException>(() => new Microsoft.ML.OnnxRuntime.InferenceSession(At(OnnxModel.MaxSupportedOpset + 1).ToByteArray()));
+        var ex = Assert.Throws<OnnxFormatException>(() => OnnxModel.Parse(At(OnnxModel.MaxSupportedOpset + 1).ToByteArray(), "new.onnx"));
+        Assert.Contains($"opset {OnnxModel.MaxSupportedOpset + 1}", ex.Message);
+    }
 }

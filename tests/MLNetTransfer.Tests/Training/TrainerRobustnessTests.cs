@@ -90,7 +90,7 @@ public class TrainerRobustnessTests
         };
         using (TransferLearningTrainer.Train(images, labels, null, null, classes, Head(dir.Combine("a")))) { }
         var cache = Directory.GetFiles(dir.Combine("a"), "bottleneck-train-*.f32").Single();
-        Assert.Equal((4 + 3) * 8 + 40L * 1280 * sizeof(float), new FileInfo(cache).Length); // header + shape [1280,1,1] + 40 embeddings
+        Assert.Equal((5 + 3) * 8 + 40L * 1280 * sizeof(float), new FileInfo(cache).Length); // header + shape [1280,1,1] + 40 embeddings
 
         // A fresh workspace holding the same cache file: the next run reads it instead of recomputing.
         Directory.CreateDirectory(dir.Combine("b"));
@@ -108,6 +108,16 @@ public class TrainerRobustnessTests
         File.SetLastWriteTimeUtc(Path.Combine(dir.Combine("c"), Path.GetFileName(cache)), stamp);
         using (TransferLearningTrainer.Train(images, labels, null, null, classes, Head(dir.Combine("c")))) { }
         Assert.NotEqual(stamp, File.GetLastWriteTimeUtc(Path.Combine(dir.Combine("c"), Path.GetFileName(cache))));
+
+        // One flipped bit in the payload, header intact and size right: the checksum catches it and the file is rebuilt.
+        Directory.CreateDirectory(dir.Combine("d"));
+        var damaged = Path.Combine(dir.Combine("d"), Path.GetFileName(cache));
+        File.Copy(cache, damaged);
+        using (var stream = File.Open(damaged, FileMode.Open)) { stream.Position = stream.Length - 3; int b = stream.ReadByte(); stream.Position--; stream.WriteByte((byte)(b ^ 1)); }
+        File.SetLastWriteTimeUtc(damaged, stamp);
+        using (TransferLearningTrainer.Train(images, labels, null, null, classes, Head(dir.Combine("d")))) { }
+        Assert.NotEqual(stamp, File.GetLastWriteTimeUtc(damaged));
+        Assert.Equal(File.ReadAllBytes(cache), File.ReadAllBytes(damaged)); // rebuilt to the same bytes
     }
 
     [Fact]
@@ -125,7 +135,7 @@ public class TrainerRobustnessTests
         Assert.Contains("NaN", network.StopReason);
         Assert.Equal(3, network.History.Count); // two clean epochs, the third diverged
         var probabilities = network.Predict(images);
-        Assert.All(probabilities, p => Assert.False(p.Any(float.IsNaN)));
+        Assert.All(probabilities, p => Assert.DoesNotContain(p, float.IsNaN));
     }
 
     [Fact]
