@@ -1,0 +1,173 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.IO.Compression;
+using System.Text.Json;
+using System.Xml.Linq;
+using MLNetTransfer.Tests.Reliability;
+using Xunit.Abstractions;
+
+namespace MLNetTransfer.Tests.Packaging;
+
+/// <summary>
+/// The packages as a user gets them: <c>dotnet pack</c> into a folder feed, a console app that references the library
+/// package and trains a linear probe, and the CLI installed as a dotnet tool. Restores are offline: the feed plus the
+/// machine's global packages folder as a local source. Each run packs a unique prerelease version, so a package cached
+/// by an earlier run is never what gets tested.
+/// </summary>
+[Collection("heavy")]
+public class NuGetPackageTests(ITestOutputHelper output)
+{
+    private static readonly string Version = $"0.1.0-ci.{DateTime.UtcNow:yyyyMMddHHmmss}.{Environment.ProcessId}";
+    private static readonly string GlobalPackages = Environment.GetEnvironmentVariable("NUGET_PACKAGES")
+        ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+
+    private string Dotnet(string workingDirectory, params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in args) start.ArgumentList.Add(a);
+        // The test host runs under `dotnet test`: its MSBuild variables must not leak into the nested builds.
+        foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("MSBuild", StringComparison.OrdinalIgnoreCase) || k == "DOTNET_HOST_PATH").ToList())
+            start.Environment.Remove(key);
+        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        start.Environment["DOTNET_NOLOGO"] = "1";
+        start.Environment[TestAssets.Variable] = TestAssets.Root;
+        using var p = Process.Start(start)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        var watch = Stopwatch.StartNew();
+        if (!p.WaitForExit(TimeSpan.FromMinutes(8))) { p.Kill(true); Assert.Fail($"dotnet {string.Join(' ', args)} did not finish in 8 minutes"); }
+        var text = stdout.Result + stderr.Result;
+        output.WriteLine($"dotnet {string.Join(' ', args)}: exit {p.ExitCode} in {watch.Elapsed.TotalSeconds:F0} s");
+        Assert.True(p.ExitCode == 0, $"dotnet {string.Join(' ', args)} failed (exit {p.ExitCode}):\n{text}");
+        return text;
+    }
+
+    private static string Src(string project) => Path.Combine(HostileInputCorpusTests.RepoRoot(), "src", project);
+
+    private static void WriteNuGetConfig(string folder, string feed) => File.WriteAllText(Path.Combine(folder, "nuget.config"), $"""
+        <?xml version="1.0" encoding="utf-8"?>
+        <configuration>
+          <packageSources>
+            <clear />
+            <add key="feed" value="{feed}" />
+            <add key="machine" value="{GlobalPackages}" />
+          </packageSources>
+        </configuration>
+        """);
+
+    [Fact]
+    public void Library_package_has_readme_license_docs_build_logic_and_a_console_app_trains_from_it()
+    {
+        using var dir = new TempDir();
+        var feed = dir.Combine("feed");
+        Dotnet(dir.Path, "pack", Src("MLNetTransfer"), "-c", "Release", "-o", feed, $"-p:PackageVersion={Version}");
+        var nupkg = Path.Combine(feed, $"MLNetTransfer.{Version}.nupkg");
+        Assert.True(File.Exists(nupkg), "expected " + nupkg);
+
+        using (var zip = ZipFile.OpenRead(nupkg))
+        {
+            var names = zip.Entries.Select(e => e.FullName).ToHashSet();
+            foreach (var required in new[] { "README.md", "LICENSE", "lib/net10.0/MLNetTransfer.dll", "lib/net10.0/MLNetTransfer.xml",
+                         "buildTransitive/MLNetTransfer.targets", "buildTransitive/TorchSharpLinuxCompat.targets", "buildTransitive/TorchSharpLinuxCompat.cs" })
+                Assert.Contains(required, names);
+            Assert.Contains("FeaturizeImage", new StreamReader(zip.GetEntry("lib/net10.0/MLNetTransfer.xml")!.Open()).ReadToEnd());
+            var nuspec = XDocument.Load(zip.Entries.Single(e => e.FullName.EndsWith(".nuspec")).Open());
+            XNamespace ns = nuspec.Root!.Name.Namespace;
+            var meta = nuspec.Root.Element(ns + "metadata")!;
+            Assert.Equal("MIT", meta.Element(ns + "license")!.Value);
+            Assert.Equal("README.md", meta.Element(ns + "readme")!.Value);
+            var deps = meta.Descendants(ns + "dependency").ToDictionary(d => d.Attribute("id")!.Value, d => d.Attribute("version")!.Value);
+            Assert.Equal("5.0.1", deps["Microsoft.ML"]);
+            Assert.Equal("5.0.1", deps["Microsoft.ML.ImageAnalytics"]);
+            Assert.Equal("5.0.1", deps["Microsoft.ML.OnnxTransformer"]);
+            Assert.Equal("1.31.1", deps["Microsoft.ML.OnnxRuntime"]);
+            Assert.Equal("0.107.0", deps["TorchSharp"]);
+            Assert.Equal("2.10.0", deps["libtorch-cpu-linux-x64"]);
+            Assert.DoesNotContain(deps.Keys, d => d.StartsWith("xunit") || d.StartsWith("Microsoft.NET.Test") || d.StartsWith("Microsoft.CodeAnalysis"));
+        }
+
+        var app = dir.Combine("app");
+        Directory.CreateDirectory(app);
+        WriteNuGetConfig(app, feed);
+        File.WriteAllText(Path.Combine(app, "ProbeApp.csproj"), $"""
+            <Project Sdk="Microsoft.NET.Sdk">
+              <PropertyGroup>
+                <OutputType>Exe</OutputType>
+                <TargetFramework>net10.0</TargetFramework>
+                <ImplicitUsings>enable</ImplicitUsings>
+                <Nullable>enable</Nullable>
+                <NoWarn>NU1603</NoWarn>
+              </PropertyGroup>
+              <ItemGroup>
+                <PackageReference Include="MLNetTransfer" Version="{Version}" />
+              </ItemGroup>
+            </Project>
+            """);
+        File.WriteAllText(Path.Combine(app, "Program.cs"), """
+            using System.Globalization;
+            using Microsoft.ML;
+            using MLNetTransfer.Data;
+            using MLNetTransfer.Evaluation;
+            using MLNetTransfer.Training;
+
+            var ml = new MLContext(seed: 1);
+            var train = ImageFolder.Scan(args[0], new ImageFolderOptions { MaxPerClass = 30, Seed = 1 }).Images;
+            var test = ImageFolder.Scan(args[1], new ImageFolderOptions { MaxPerClass = 20, Seed = 1 }).Images;
+            var model = LinearProbe.Train(ml, train);
+            var report = ModelEvaluation.Evaluate(ml, model, test);
+            Console.WriteLine($"accuracy={report.Accuracy.ToString("F4", CultureInfo.InvariantCulture)} test={report.Count}");
+            // TorchSharp loads only if the package's buildTransitive logic patched its native glue (Debian 12's libstdc++).
+            using var sum = TorchSharp.torch.arange(10).sum();
+            Console.WriteLine($"torch={sum.item<long>()}");
+            """);
+        try
+        {
+            var run = Dotnet(app, "run", "-c", "Release", "--", TestAssets.Cifar10Train, TestAssets.Cifar10Test);
+            output.WriteLine(run);
+            var accuracy = double.Parse(System.Text.RegularExpressions.Regex.Match(run, @"accuracy=([0-9.]+) test=200").Groups[1].Value, CultureInfo.InvariantCulture);
+            Assert.True(accuracy >= 0.45, $"linear probe from the package: accuracy {accuracy} < 0.45 (chance 0.10)");
+            Assert.Contains("torch=45", run);
+        }
+        finally
+        {
+            // The unique version lands in the machine's package cache; keep that cache as it was.
+            var cached = Path.Combine(GlobalPackages, "mlnettransfer", Version);
+            if (Directory.Exists(cached)) Directory.Delete(cached, true);
+            var id = Path.GetDirectoryName(cached)!;
+            if (Directory.Exists(id) && !Directory.EnumerateFileSystemEntries(id).Any()) Directory.Delete(id);
+        }
+    }
+
+    [Fact]
+    public void Cli_installs_as_a_dotnet_tool_and_runs_torch_and_onnx_runtime()
+    {
+        using var dir = new TempDir();
+        var feed = dir.Combine("feed");
+        Dotnet(dir.Path, "pack", Src("MLNetTransfer.Cli"), "-c", "Release", "-o", feed, $"-p:PackageVersion={Version}");
+        var nupkg = Path.Combine(feed, $"MLNetTransfer.Cli.{Version}.nupkg");
+        using (var zip = ZipFile.OpenRead(nupkg))
+        {
+            var names = zip.Entries.Select(e => e.FullName).ToHashSet();
+            Assert.Contains("tools/net10.0/linux-x64/DotnetToolSettings.xml", names);
+            Assert.Contains("tools/net10.0/linux-x64/mlnet-transfer.dll", names);
+            Assert.Contains("README.md", names);
+        }
+        WriteNuGetConfig(dir.Path, feed);
+        var tools = dir.Combine("tools");
+        Dotnet(dir.Path, "tool", "install", "--tool-path", tools, "--configfile", Path.Combine(dir.Path, "nuget.config"), "MLNetTransfer.Cli", "--version", Version);
+
+        var start = new ProcessStartInfo(Path.Combine(tools, "mlnet-transfer")) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { "inspect", TestAssets.MobileNetV2Int8, "--images", TestAssets.Cifar10Test, "--json" }) start.ArgumentList.Add(a);
+        start.Environment[TestAssets.Variable] = TestAssets.Root;
+        using var p = Process.Start(start)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        Assert.True(p.WaitForExit(TimeSpan.FromMinutes(5)), "the installed tool did not finish");
+        Assert.True(p.ExitCode == 0, $"installed mlnet-transfer failed: {stderr.Result}");
+        using var json = JsonDocument.Parse(stdout.Result);
+        // The ORT-vs-TorchSharp comparison needs both runtimes working from the installed tool's own files.
+        Assert.Equal(64, json.RootElement.GetProperty("images").GetInt32());
+        Assert.InRange(json.RootElement.GetProperty("maxAbsDiff").GetDouble(), 0, 1e-3);
+        Assert.Equal(3486816, json.RootElement.GetProperty("parameters").GetInt64());
+    }
+}
