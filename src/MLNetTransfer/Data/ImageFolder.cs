@@ -62,12 +62,14 @@ public static class ImageFolder
             if (info.LinkTarget is not null && !options.FollowSymlinks) { warnings.Add($"{dir}: symbolic link not followed"); continue; }
             var label = info.Name;
             int before = images.Count;
-            foreach (var file in EnumerateFiles(dir, options.FollowSymlinks, warnings))
+            var files = EnumerateFiles(dir, options.FollowSymlinks, warnings).Where(f => Extensions.Contains(Path.GetExtension(f))).ToList();
+            // Validation decodes every file (cheaply, but large photos add up): spread it over the cores, keep the order.
+            var problems = new string?[files.Count];
+            if (options.ValidateImages) Parallel.For(0, files.Count, i => problems[i] = Check(files[i], options.MaxImagePixels));
+            for (int i = 0; i < files.Count; i++)
             {
-                if (!Extensions.Contains(Path.GetExtension(file))) continue;
-                var problem = options.ValidateImages ? Check(file, options.MaxImagePixels) : null;
-                if (problem is null) images.Add(new LabeledImage(file, label));
-                else skipped.Add(new SkippedImage(file, problem));
+                if (problems[i] is null) images.Add(new LabeledImage(files[i], label));
+                else skipped.Add(new SkippedImage(files[i], problems[i]!));
             }
             if (images.Count == before) warnings.Add($"{dir}: class folder '{label}' has no usable image; class left out");
         }
