@@ -21,16 +21,17 @@ internal static class EvaluateCommand
         {
             var ml = new MLContext(result.GetValue(seed));
             var modelPath = result.GetValue(model)!;
-            var classifier = ImageClassifierModel.Load(ml, modelPath);
-            var listing = ImageFolder.Scan(result.GetValue(test)!, new ImageFolderOptions { MaxPerClass = result.GetValue(maxPerClass), Seed = result.GetValue(seed) });
-            foreach (var s in listing.Skipped) Console.Error.WriteLine($"skipped: {s.Path}: {s.Reason}");
-            var unseen = listing.Images.Where(t => !classifier.Labels.Contains(t.Label)).Select(t => t.Label).Distinct().ToList();
-            if (unseen.Count > 0) Console.Error.WriteLine($"warning: test labels absent from training are left out of the metrics: {string.Join(", ", unseen)}");
-            var report = ModelEvaluation.Evaluate(ml, classifier, listing.Images);
-            report.Details["model"] = Path.GetFullPath(modelPath);
-            report.Details["testDir"] = result.GetValue(test)!;
             var outDir = result.GetValue(output) ?? Path.GetDirectoryName(Path.GetFullPath(modelPath))!;
             OutputLocation.RequireWritableFolder(outDir, "--out");
+            var classifier = ImageClassifierModel.Load(ml, modelPath);
+            var images = TrainingData.Scan(result.GetValue(test)!, result.GetValue(maxPerClass), result.GetValue(seed));
+            // Unlike train (where an unseen test class is an error), an existing model may meet classes it was never
+            // trained on; they are reported and left out of the metrics.
+            var unseen = images.Where(t => !classifier.Labels.Contains(t.Label)).Select(t => t.Label).Distinct().ToList();
+            if (unseen.Count > 0) Console.Error.WriteLine($"warning: test labels absent from training are left out of the metrics: {string.Join(", ", unseen)}");
+            var report = ModelEvaluation.Evaluate(ml, classifier, images);
+            report.Details["model"] = Path.GetFullPath(modelPath);
+            report.Details["testDir"] = result.GetValue(test)!;
             OutputFiles.WriteReport(outDir, report, $"Evaluation of {Path.GetFileName(modelPath)}");
             OutputFiles.PrintSummary(report, outDir);
             return ExitCodes.Ok;

@@ -21,27 +21,27 @@ internal static class InsightCommands
         var command = new Command("similar", "Cosine similarity of embeddings: similarity.png and neighbours.csv") { images, backbone, featureNode, maxPerClass, k, output };
         command.SetAction(result => CliRunner.Guard(() =>
         {
-            var listing = ImageFolder.Scan(result.GetValue(images)!, new ImageFolderOptions { MaxPerClass = result.GetValue(maxPerClass) });
+            OutputLocation.RequireWritableFolder(result.GetValue(output)!, "--out");
+            var listed = TrainingData.Scan(result.GetValue(images)!, result.GetValue(maxPerClass), 1);
             var featurizer = new ImageFeaturizer(new FeaturizeImageOptions
             {
                 Backbone = CommonOptions.ResolveBackbone(result, backbone, featureNode), Assets = CommonOptions.Resolver(result),
             });
-            var embeddings = featurizer.Featurize(listing.Images.Select(i => i.Path)).ToList();
+            var embeddings = featurizer.Featurize(listed.Select(i => i.Path)).ToList();
             var matrix = EmbeddingSimilarity.CosineMatrix(embeddings, center: true);
             var neighbours = EmbeddingSimilarity.NearestNeighbors(matrix, result.GetValue(k));
             var outDir = result.GetValue(output)!;
-            OutputLocation.RequireWritableFolder(outDir, "--out");
             Directory.CreateDirectory(outDir);
-            EmbeddingSimilarity.SaveHeatmap(matrix, [.. listing.Images.Select(i => i.Label)], Path.Combine(outDir, "similarity.png"));
+            EmbeddingSimilarity.SaveHeatmap(matrix, [.. listed.Select(i => i.Label)], Path.Combine(outDir, "similarity.png"));
             var csv = new System.Text.StringBuilder("image,label,rank,neighbour,neighbour_label,cosine\n");
             foreach (var row in neighbours)
                 for (int r = 0; r < row.Count; r++)
                 {
-                    var (a, b) = (listing.Images[row[r].Index], listing.Images[row[r].Other]);
+                    var (a, b) = (listed[row[r].Index], listed[row[r].Other]);
                     csv.Append(CultureInfo.InvariantCulture, $"\"{a.Path}\",{a.Label},{r + 1},\"{b.Path}\",{b.Label},{row[r].Similarity:F4}\n");
                 }
             AtomicFile.WriteAllText(Path.Combine(outDir, "neighbours.csv"), csv.ToString());
-            double same = neighbours.Select((n, i) => listing.Images[n[0].Other].Label == listing.Images[i].Label ? 1.0 : 0.0).Average();
+            double same = neighbours.Select((n, i) => listed[n[0].Other].Label == listed[i].Label ? 1.0 : 0.0).Average();
             Console.WriteLine($"{embeddings.Count} images; nearest neighbour shares the label for {same:P1}; wrote {Path.GetFullPath(outDir)}");
             return ExitCodes.Ok;
         }));
@@ -67,9 +67,9 @@ internal static class InsightCommands
         };
         command.SetAction(result => CliRunner.Guard(() =>
         {
-            var options = new ImageFolderOptions { MaxPerClass = result.GetValue(maxPerClass), Seed = result.GetValue(seed) };
-            var pool = ImageFolder.Scan(result.GetValue(train)!, options).Images;
-            var testSet = ImageFolder.Scan(result.GetValue(test)!, options).Images;
+            OutputLocation.RequireWritableFolder(result.GetValue(output)!, "--out");
+            var pool = TrainingData.Scan(result.GetValue(train)!, result.GetValue(maxPerClass), result.GetValue(seed));
+            var testSet = TrainingData.Scan(result.GetValue(test)!, result.GetValue(maxPerClass), result.GetValue(seed));
             var classes = pool.Select(i => i.Label).Distinct().Order(StringComparer.Ordinal).ToList();
             var unknown = testSet.Where(t => !classes.Contains(t.Label)).Select(t => t.Label).Distinct().ToList();
             if (unknown.Count > 0) throw new BadInputException($"{result.GetValue(test)}: test classes absent from the pool: {string.Join(", ", unknown)}.");
@@ -86,7 +86,6 @@ internal static class InsightCommands
                     Measure = result.GetValue(measure), Seed = result.GetValue(seed),
                 });
             var outDir = result.GetValue(output)!;
-            OutputLocation.RequireWritableFolder(outDir, "--out");
             Directory.CreateDirectory(outDir);
             ActiveLearning.SaveCsv(history, Path.Combine(outDir, "rounds.csv"));
             ActiveLearning.SaveCurve(history, Path.Combine(outDir, "curve.png"));

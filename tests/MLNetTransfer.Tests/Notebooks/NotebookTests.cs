@@ -15,7 +15,7 @@ public class NotebookTests(ITestOutputHelper output)
         throw new DirectoryNotFoundException("repository root not found above the test binaries");
     }
 
-    public static TheoryData<string> All() => [.. Directory.GetFiles(Folder(), "*.ipynb").Order().Select(Path.GetFileName)!];
+    public static TheoryData<string> All() => [.. Directory.GetFiles(Folder(), "*.ipynb").Order().Select(f => Path.GetFileName(f))];
 
     [Theory]
     [MemberData(nameof(All))]
