@@ -14,6 +14,7 @@ switch (what)
     case "cifar-full": CifarFullBench.Run(assets, quick); break;
     case "torch": TorchBench.Run(assets, quick); break;
     case "active": ActiveLearningBench.Run(assets, quick); break;
+    case "probe-variants": ProbeVariantsBench.Run(assets, quick); break;
     default: Console.Error.WriteLine($"unknown benchmark '{what}'"); return 2;
 }
 return 0;
