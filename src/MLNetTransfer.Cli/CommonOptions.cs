@@ -28,6 +28,8 @@ internal static class CommonOptions
 
     public static Option<int?> MaxPerClass() => new("--max-per-class") { Description = "Seeded stratified sample of N images per class from each folder" };
 
+    public static Option<bool> FlipAverage() => new("--flip-average") { Description = "Average each image's embedding with its mirror's (twice the backbone work; better features for natural images)" };
+
     public static Option<string?> Cache() => new("--cache") { Description = "Embedding cache folder (a second run only reads)" };
 
     public static AssetResolver Resolver(System.CommandLine.ParseResult result) => new(result.GetValue(Assets));

@@ -19,7 +19,8 @@ internal static class FeaturizeCommand
         var shard = new Option<string?>("--shard") { Description = "i/n: process the i-th of n deterministic slices (0-based)" };
         var imageSize = CommonOptions.ImageSize();
         var cache = CommonOptions.Cache();
-        var command = new Command("featurize", "Write backbone embeddings of images to Parquet") { images, backbone, featureNode, output, shard, imageSize, cache };
+        var flip = CommonOptions.FlipAverage();
+        var command = new Command("featurize", "Write backbone embeddings of images to Parquet") { images, backbone, featureNode, output, shard, imageSize, cache, flip };
         command.SetAction(result => CliRunner.Guard(() =>
         {
             var quiet = result.GetValue(CommonOptions.Quiet);
@@ -36,6 +37,7 @@ internal static class FeaturizeCommand
                 Assets = CommonOptions.Resolver(result),
                 NetworkSize = result.GetValue(imageSize),
                 CacheFolder = result.GetValue(cache),
+                FlipAverage = result.GetValue(flip),
             });
             var watch = System.Diagnostics.Stopwatch.StartNew();
             using var writer = new EmbeddingParquetWriter(result.GetValue(output)!);

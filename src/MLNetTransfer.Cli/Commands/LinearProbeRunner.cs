@@ -19,6 +19,7 @@ internal sealed class LinearProbeRunner
     public ClassicalTrainerInfo Trainer { get; init; } = ClassicalTrainers.Lbfgs;
     public int? ImageSize { get; init; }
     public string? CacheFolder { get; init; }
+    public bool FlipAverage { get; init; }
     public required string OutDir { get; init; }
     public bool Quiet { get; init; }
 
@@ -33,12 +34,13 @@ internal sealed class LinearProbeRunner
         var model = ConsoleProgress.Run(Quiet, "featurize + train", train.Count, progress =>
             LinearProbe.Train(ml, train, new LinearProbeOptions
             {
-                Backbone = Backbone, Assets = Assets, Trainer = Trainer, ImageSize = ImageSize, CacheFolder = CacheFolder, Progress = progress,
+                Backbone = Backbone, Assets = Assets, Trainer = Trainer, ImageSize = ImageSize, CacheFolder = CacheFolder, FlipAverage = FlipAverage, Progress = progress,
             }));
         var report = ModelEvaluation.Evaluate(ml, model, test);
         report.Details["strategy"] = "linear-probe";
         report.Details["backbone"] = Backbone.Name;
         report.Details["trainer"] = Trainer.Name;
+        if (FlipAverage) report.Details["flipAverage"] = "true";
         report.Details["trainImages"] = train.Count.ToString();
         report.Details["seed"] = Seed.ToString();
         report.Details["trainDir"] = TrainDir;

@@ -23,12 +23,13 @@ internal static class TrainCommand
         var lr = new Option<double>("--lr") { Description = "Learning rate (fine-tuning strategies)", DefaultValueFactory = _ => 1e-3 };
         var imageSize = CommonOptions.ImageSize();
         var cache = CommonOptions.Cache();
+        var flip = CommonOptions.FlipAverage();
         var output = new Option<string>("--out") { Description = "Output folder", Required = true };
         var continueFrom = new Option<string?>("--continue-from") { Description = "Continue training the network saved in this output folder (fine-tuning strategies)" };
 
         var command = new Command("train", "Train an image classifier on folder-per-class images")
         {
-            train, test, maxPerClass, seed, backbone, featureNode, strategy, trainer, epochs, batchSize, lr, imageSize, cache, output, continueFrom,
+            train, test, maxPerClass, seed, backbone, featureNode, strategy, trainer, epochs, batchSize, lr, imageSize, cache, flip, output, continueFrom,
         };
         command.SetAction(result => CliRunner.Guard(() =>
         {
@@ -37,6 +38,8 @@ internal static class TrainCommand
             OutputLocation.RequireWritableFolder(result.GetValue(output)!, "--out");
             if (chosen != "linear-probe")
             {
+                if (result.GetValue(flip))
+                    throw new BadInputException("--flip-average applies to --strategy linear-probe only.");
                 var transfer = new TransferRunner
                 {
                     TrainDir = result.GetValue(train)!,
@@ -72,6 +75,7 @@ internal static class TrainCommand
                 Trainer = ClassicalTrainers.Get(result.GetValue(trainer)!),
                 ImageSize = result.GetValue(imageSize),
                 CacheFolder = result.GetValue(cache),
+                FlipAverage = result.GetValue(flip),
                 OutDir = result.GetValue(output)!,
                 Quiet = quiet,
             };

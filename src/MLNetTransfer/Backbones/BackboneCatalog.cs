@@ -32,6 +32,18 @@ public static class BackboneCatalog
     };
 
     /// <summary>
+    /// The same MobileNetV2-int8 file run as its fp32 twin (<see cref="BackboneInfo.RunAsFloat"/>): int8 weights
+    /// dequantized, no activation rounding. Same download, better frozen features (docs/benchmarks.md).
+    /// </summary>
+    public static BackboneInfo MobileNetV2Dequantized { get; } = MobileNetV2Int8 with
+    {
+        Name = "mobilenetv2-dequantized",
+        Embedding = new EmbeddingNode("464_quantized", 1280),
+        RunAsFloat = true,
+        Description = "MobileNetV2-int8's weights run in fp32 (no activation rounding), 1280-d embedding; better features, same file",
+    };
+
+    /// <summary>
     /// ResNet-50 v1 (ONNX Model Zoo, fp32, opset 12). Not shipped with this project's assets and its sha256 is not
     /// recorded, so it is never downloaded automatically: place <c>models/resnet50-v1-12.onnx</c> in an assets folder.
     /// The tensor names follow the Model Zoo v1 export and were not verified on this machine (no file here):
@@ -55,7 +67,7 @@ public static class BackboneCatalog
     };
 
     /// <summary>All built-in entries.</summary>
-    public static IReadOnlyList<BackboneInfo> All { get; } = [MobileNetV2Int8, ResNet50];
+    public static IReadOnlyList<BackboneInfo> All { get; } = [MobileNetV2Int8, MobileNetV2Dequantized, ResNet50];
 
     /// <summary>Finds a built-in entry by name (case-insensitive).</summary>
     /// <exception cref="ArgumentException">No entry has that name; the message lists the known names.</exception>

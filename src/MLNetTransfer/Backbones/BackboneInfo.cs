@@ -31,8 +31,15 @@ public sealed record BackboneInfo(
     /// <summary>Free-text description shown by the CLI.</summary>
     public string Description { get; init; } = "";
 
+    /// <summary>
+    /// For a quantized (int8) file: featurize with its fp32 twin instead (weights dequantized, activations no longer
+    /// rounded to 256 levels; <c>OnnxDequantizer</c>), which gives better features at a similar speed. The embedding is
+    /// then the float tensor of the same name, so <see cref="Embedding"/> carries no scale or zero point. Default false.
+    /// </summary>
+    public bool RunAsFloat { get; init; }
+
     /// <summary>A stable key for caches: name plus file hash, so a changed file never reuses stale features.</summary>
-    public string CacheKey => $"{Name}-{(Asset.Sha256 ?? "nosha")[..Math.Min(12, (Asset.Sha256 ?? "nosha").Length)]}-{Embedding.TensorName}";
+    public string CacheKey => $"{Name}-{(Asset.Sha256 ?? "nosha")[..Math.Min(12, (Asset.Sha256 ?? "nosha").Length)]}-{Embedding.TensorName}{(RunAsFloat ? "-fp32" : "")}";
 }
 
 /// <summary>The graph tensor holding a backbone's pooled embedding.</summary>

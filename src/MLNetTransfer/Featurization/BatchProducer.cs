@@ -36,7 +36,7 @@ internal sealed class BatchProducer : IDisposable
         pixelsPerImage = 3 * owner.DecodeWidth * owner.DecodeHeight;
         if (options.CacheFolder is not null)
             cache = new EmbeddingCache(options.CacheFolder,
-                $"{options.Backbone.CacheKey}-{owner.DecodeWidth}x{owner.DecodeHeight}-{owner.NetworkSize}", dimension);
+                $"{options.Backbone.CacheKey}-{owner.DecodeWidth}x{owner.DecodeHeight}-{owner.NetworkSize}{(options.FlipAverage ? "-flipavg" : "")}", dimension);
         worker = owner.BytesInput
             ? Task.Factory.StartNew(() => ProduceFromBytes(input), cancel.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default)
             : Task.Factory.StartNew(() => Produce(input, owner.DecodeChain.Transform(input)), cancel.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default);

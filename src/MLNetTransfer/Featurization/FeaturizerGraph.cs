@@ -1,12 +1,13 @@
 using MLNetTransfer.Backbones;
 using MLNetTransfer.Onnx;
+using MLNetTransfer.Torch;
 
 namespace MLNetTransfer.Featurization;
 
 /// <summary>
 /// Builds the featurizer's ONNX graph from a backbone: input float pixels [N,3,H,W] in [0,1] at any size → bilinear
 /// resize to the network size → per-channel normalization → the backbone truncated at its embedding (dequantized for
-/// int8 graphs) → float [N,D]. Moving resize and normalization into the graph lets ONNX Runtime do them in batches
+/// int8 graphs, or run as the fp32 twin) → float [N,D], optionally averaged with the mirrored image's. Moving resize and normalization into the graph lets ONNX Runtime do them in batches
 /// (vectorized, multi-threaded) instead of per image in managed code.
 /// </summary>
 public static class FeaturizerGraph
@@ -18,10 +19,12 @@ public static class FeaturizerGraph
     /// Returns the serialized graph for <paramref name="backbone"/> at <paramref name="networkSize"/>; its output is named
     /// <paramref name="outputName"/> (ML.NET's ApplyOnnxModel names columns after graph outputs).
     /// </summary>
-    public static byte[] Build(BackboneInfo backbone, AssetResolver assets, int networkSize, string outputName = "embedding")
+    public static byte[] Build(BackboneInfo backbone, AssetResolver assets, int networkSize, string outputName = "embedding",
+        bool flipAverage = false)
     {
         var path = assets.Resolve(backbone.Asset);
         var model = OnnxModel.Load(path);
+        if (backbone.RunAsFloat && OnnxDequantizer.IsQuantized(model)) model = OnnxDequantizer.ToFloat(model);
         var info = OnnxGraphEdits.Inspect(model);
         var input = string.IsNullOrEmpty(backbone.InputName) ? info.InputName : backbone.InputName;
         OnnxGraphEdits.MakeInputDimsSymbolic(model, input, "N", "C", "H", "W");
@@ -40,6 +43,7 @@ public static class FeaturizerGraph
             Std = backbone.Std,
             ResizeTo = (networkSize, networkSize),
         });
+        if (flipAverage) OnnxGraphEdits.AddFlipAveraging(model, InputName, outputName);
         return model.ToByteArray();
     }
 }

@@ -20,7 +20,7 @@ public sealed class ImageFeaturizer(FeaturizeImageOptions options)
         var options = new FeaturizeImageOptions
         {
             Backbone = Options.Backbone, Assets = Options.Assets, NetworkSize = Options.NetworkSize, DecodeSize = Options.DecodeSize,
-            BatchSize = Options.BatchSize, Threads = Options.Threads, CacheFolder = Options.CacheFolder, Progress = Options.Progress,
+            FlipAverage = Options.FlipAverage, BatchSize = Options.BatchSize, Threads = Options.Threads, CacheFolder = Options.CacheFolder, Progress = Options.Progress,
             InputColumnName = nameof(PathRow.ImagePath), OutputColumnName = "Features", ImageFolder = Options.ImageFolder,
         };
         using var transformer = new FeaturizeImageEstimator(ml, options).Fit(view);

@@ -22,6 +22,9 @@ public sealed class LinearProbeOptions
     /// <summary>Embedding cache folder (second runs only read); default null (off).</summary>
     public string? CacheFolder { get; set; }
 
+    /// <summary>Average each embedding with the mirrored image's (<see cref="FeaturizeImageOptions.FlipAverage"/>); default false.</summary>
+    public bool FlipAverage { get; set; }
+
     /// <summary>Size the network sees; default null (the backbone's, 224 for MobileNetV2).</summary>
     public int? ImageSize { get; set; }
 
@@ -45,6 +48,7 @@ public static class LinearProbe
                 Assets = options.Assets,
                 NetworkSize = options.ImageSize,
                 CacheFolder = options.CacheFolder,
+                FlipAverage = options.FlipAverage,
                 Progress = options.Progress,
             }))
             // LBFGS iterates many times over the data: featurize once, keep the rows in memory.

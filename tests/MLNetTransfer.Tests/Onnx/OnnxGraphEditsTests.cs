@@ -77,6 +77,44 @@ public class OnnxGraphEditsTests
     }
 
     [Fact]
+    public void Flip_averaging_outputs_the_mean_of_each_image_and_its_mirror()
+    {
+        // Identity-like graph: pixels [N,3,2,3] → Flatten → [N,18], so the output shows exactly what the backbone saw.
+        var b = new OnnxGraphBuilder("flat");
+        b.AddInput("x", OnnxDataType.Float, [null, 3, 2, 3]);
+        b.AddNode("Flatten", ["x"], ["y"], AttributeProto.Int("axis", 1));
+        b.AddOutput("y", OnnxDataType.Float, [null, 18]);
+        var model = b.Build(opset: 12);
+        OnnxGraphEdits.AddFlipAveraging(model, "x", "y");
+
+        var random = new Random(5);
+        var x = Enumerable.Range(0, 2 * 18).Select(_ => (float)random.NextDouble()).ToArray();
+        var y = OrtRunner.Run(model, "x", x, [2, 3, 2, 3], "y")["y"];
+        Assert.Equal([2, 18], y.Shape);
+        for (int n = 0; n < 2; n++)
+            for (int c = 0; c < 3; c++)
+                for (int h = 0; h < 2; h++)
+                    for (int w = 0; w < 3; w++)
+                    {
+                        int at = ((n * 3 + c) * 2 + h) * 3;
+                        float expected = (x[at + w] + x[at + 2 - w]) / 2;
+                        Assert.Equal(expected, y.Data[at + w], 6);
+                    }
+        Assert.NotEqual(x, y.Data); // the mirror really changed something
+    }
+
+    [Fact]
+    public void Flip_averaging_refuses_opsets_without_slice_steps()
+    {
+        var b = new OnnxGraphBuilder("old");
+        b.AddInput("x", OnnxDataType.Float, [null, 3, 2, 2]);
+        b.AddNode("Flatten", ["x"], ["y"], AttributeProto.Int("axis", 1));
+        b.AddOutput("y", OnnxDataType.Float, [null, 12]);
+        var ex = Assert.Throws<OnnxFormatException>(() => OnnxGraphEdits.AddFlipAveraging(b.Build(opset: 9), "x", "y"));
+        Assert.Contains("opset 9", ex.Message);
+    }
+
+    [Fact]
     public void A_model_whose_input_is_not_an_image_is_refused_with_its_shape()
     {
         var b = new OnnxGraphBuilder("tabular");
