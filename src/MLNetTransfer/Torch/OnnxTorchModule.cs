@@ -144,9 +144,17 @@ public sealed class OnnxTorchModule : nn.Module<Tensor, Tensor>
 
     private Tensor Run(string startName, Tensor start, IReadOnlyList<NodeProto> toRun, string output)
     {
+        // Each intermediate is disposed right after its last reader runs. Without this every activation of the pass
+        // lives until the caller's dispose scope ends, so peak memory is their sum and, at 224 px, fresh pages are
+        // faulted in for every batch. Autograd keeps its own references to what backward needs, so this is safe in training.
+        var lastUse = new Dictionary<string, int>();
+        for (int n = 0; n < toRun.Count; n++)
+            foreach (var name in toRun[n].Inputs) lastUse[name] = n;
         var env = new Dictionary<string, Tensor>(toRun.Count * 2) { [startName] = start };
-        foreach (var node in toRun)
+        var kept = new HashSet<Tensor>(weights.Values.Concat(constants.Values).Append(start), ReferenceEqualityComparer.Instance);
+        for (int n = 0; n < toRun.Count; n++)
         {
+            var node = toRun[n];
             var inputs = new Tensor?[node.Inputs.Count];
             for (int i = 0; i < inputs.Length; i++)
             {
@@ -158,6 +166,10 @@ public sealed class OnnxTorchModule : nn.Module<Tensor, Tensor>
             }
             var outputs = OnnxOps.All[node.OpType!](node, inputs, new OnnxOps.OpContext(training, Opset, frozenNodes.Contains(node)));
             for (int i = 0; i < outputs.Length && i < node.Outputs.Count; i++) env[node.Outputs[i]] = outputs[i];
+            foreach (var name in node.Inputs)
+                if (name != startName && name != output && lastUse.GetValueOrDefault(name, -1) == n && env.Remove(name, out var done)
+                    && !kept.Contains(done) && !env.Values.Any(v => ReferenceEquals(v, done)))
+                    done.Dispose();
         }
         return env[output];
     }
