@@ -17,10 +17,10 @@ public sealed record ClassicalTrainerInfo(string Name, string Description,
 public static class ClassicalTrainers
 {
     /// <summary>Multinomial logistic regression (L-BFGS), the default: best accuracy per second on embeddings.</summary>
-    public static ClassicalTrainerInfo Lbfgs { get; } = new("lbfgs", "LbfgsMaximumEntropy (multinomial logistic regression, L2 1e-2)",
+    public static ClassicalTrainerInfo Lbfgs { get; } = new("lbfgs", "LbfgsMaximumEntropy (multinomial logistic regression, L1 1, L2 1e-2)",
         (ml, f, l) => ml.MulticlassClassification.Trainers.LbfgsMaximumEntropy(new LbfgsMaximumEntropyMulticlassTrainer.Options
         {
-            FeatureColumnName = f, LabelColumnName = l, L2Regularization = 1e-2f, L1Regularization = 0, OptimizationTolerance = 1e-6f,
+            FeatureColumnName = f, LabelColumnName = l, L2Regularization = 1e-2f, L1Regularization = 1, OptimizationTolerance = 1e-6f,
             HistorySize = 50, MaximumNumberOfIterations = 500,
         }));
 
