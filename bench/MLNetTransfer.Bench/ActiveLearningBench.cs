@@ -20,16 +20,28 @@ internal static class ActiveLearningBench
         var poolX = featurizer.Featurize(pool.Select(i => i.Path)).ToList();
         var testX = featurizer.Featurize(test.Select(i => i.Path)).ToList();
         int[] poolY = [.. pool.Select(i => classes.IndexOf(i.Label))], testY = [.. test.Select(i => classes.IndexOf(i.Label))];
-        var runs = new[] { 1, 2, 3 }.Select(seed => ActiveLearning.Run(poolX, poolY, testX, testY,
-            new ActiveLearningOptions { InitialPerClass = 5, QueryPerRound = 50, Rounds = 10, Measure = UncertaintyMeasure.Entropy, Seed = seed })).ToList();
-        Console.WriteLine($"pool {pool.Count}, test {test.Count}; entropy sampling, 5 labels/class to start, 50 per round; mean of 3 seeds");
-        Console.WriteLine("| labelled | uncertainty | random |");
-        Console.WriteLine("|---|---|---|");
-        for (int r = 0; r < runs[0].Count; r++)
-            Console.WriteLine($"| {runs[0][r].Labeled} | {runs.Average(x => x[r].UncertaintyAccuracy):F4} | {runs.Average(x => x[r].RandomAccuracy):F4} |");
-        double randomFinal = runs.Average(x => x[^1].RandomAccuracy);
-        var reach = Enumerable.Range(0, runs[0].Count).FirstOrDefault(r => runs.Average(x => x[r].UncertaintyAccuracy) >= randomFinal, -1);
-        Console.WriteLine(reach < 0 ? "uncertainty sampling did not reach random sampling's final accuracy"
-            : $"uncertainty sampling reaches random's final accuracy ({randomFinal:F4}) with {runs[0][reach].Labeled} labels instead of {runs[0][^1].Labeled}: {runs[0][^1].Labeled - runs[0][reach].Labeled} labels saved");
+        var variants = new (string Name, UncertaintyMeasure Measure, int Diversity)[]
+        {
+            ("entropy", UncertaintyMeasure.Entropy, 1),
+            ("margin", UncertaintyMeasure.Margin, 1),
+            ("margin, diverse ×10", UncertaintyMeasure.Margin, 10),
+            ("entropy, diverse ×10", UncertaintyMeasure.Entropy, 10),
+        };
+        var results = variants.Select(v => new[] { 1, 2, 3 }.Select(seed => ActiveLearning.Run(poolX, poolY, testX, testY,
+            new ActiveLearningOptions { InitialPerClass = 5, QueryPerRound = 50, Rounds = 10, Measure = v.Measure, DiversityFactor = v.Diversity, Seed = seed })).ToList()).ToList();
+        var first = results[0];
+        Console.WriteLine($"pool {pool.Count}, test {test.Count}; 5 labels/class to start, 50 per round; mean of 3 seeds");
+        Console.WriteLine($"| labelled | random | {string.Join(" | ", variants.Select(v => v.Name))} |");
+        Console.WriteLine($"|---|---|{string.Concat(variants.Select(_ => "---|"))}");
+        for (int r = 0; r < first[0].Count; r++)
+            Console.WriteLine($"| {first[0][r].Labeled} | {first.Average(x => x[r].RandomAccuracy):F4} | {string.Join(" | ", results.Select(runs => runs.Average(x => x[r].UncertaintyAccuracy).ToString("F4")))} |");
+        double randomFinal = first.Average(x => x[^1].RandomAccuracy);
+        for (int v = 0; v < variants.Length; v++)
+        {
+            var runs = results[v];
+            var reach = Enumerable.Range(0, runs[0].Count).FirstOrDefault(r => runs.Average(x => x[r].UncertaintyAccuracy) >= randomFinal, -1);
+            Console.WriteLine(reach < 0 ? $"{variants[v].Name}: did not reach random sampling's final accuracy ({randomFinal:F4})"
+                : $"{variants[v].Name}: reaches random's final accuracy ({randomFinal:F4}) with {runs[0][reach].Labeled} labels instead of {runs[0][^1].Labeled}");
+        }
     }
 }

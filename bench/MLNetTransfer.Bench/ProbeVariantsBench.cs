@@ -73,6 +73,61 @@ internal static class ProbeVariantsBench
         rows.ForEach(Console.WriteLine);
     }
 
+    /// <summary>
+    /// Which L-BFGS settings matter, on the cached int8 and dequantized flip-averaged embeddings of all of CIFAR-10:
+    /// the library's trainer entry against ML.NET's defaults and single changes between them.
+    /// </summary>
+    public static void RunTrainerSettings(string assets)
+    {
+        var train = ImageFolder.Scan(Path.Combine(assets, "datasets/cifar10/train"), new ImageFolderOptions { Seed = 1 }).Images;
+        var test = ImageFolder.Scan(Path.Combine(assets, "datasets/cifar10/test"), new ImageFolderOptions { Seed = 1 }).Images;
+        var resolver = new AssetResolver(assets);
+        var work = Path.Combine(Path.GetTempPath(), "mlnt-probe-variants");
+        var settings = new (string Name, LbfgsMaximumEntropyMulticlassTrainer.Options Options)[]
+        {
+            ("library (L1 0, L2 1e-2, tol 1e-6, ≤500 it, history 50)", new() { L1Regularization = 0, L2Regularization = 1e-2f, OptimizationTolerance = 1e-6f, MaximumNumberOfIterations = 500, HistorySize = 50 }),
+            ("same, no iteration cap, tol 1e-7", new() { L1Regularization = 0, L2Regularization = 1e-2f, HistorySize = 50 }),
+            ("same with L1 1 (ML.NET's default)", new() { L1Regularization = 1, L2Regularization = 1e-2f, OptimizationTolerance = 1e-6f, MaximumNumberOfIterations = 500, HistorySize = 50 }),
+            ("ML.NET defaults, L2 1e-2", new() { L2Regularization = 1e-2f }),
+        };
+        // The multi-block embeddings Run cached end with the dequantized pooled ones.
+        var multi = MultiBlock(resolver, work);
+        foreach (var (name, backbone, flip) in new[] { ("int8", BackboneCatalog.MobileNetV2Int8, false), ("dequantized flip-averaged", multi, true) })
+        {
+            var f = new ImageFeaturizer(new FeaturizeImageOptions { Backbone = backbone, Assets = resolver, FlipAverage = flip, CacheFolder = Path.Combine(work, "cache") });
+            var trainX = f.Featurize(train.Select(i => i.Path)).Select(v => v[^1280..]).ToArray();
+            var testX = f.Featurize(test.Select(i => i.Path)).Select(v => v[^1280..]).ToArray();
+            foreach (var (setting, options) in settings)
+            {
+                var (accuracy, seconds) = Probe(trainX, train, testX, test, options);
+                Console.WriteLine($"| {name} | {setting} | {seconds:F0} | {accuracy:P2} |");
+            }
+        }
+    }
+
+    /// <summary>L1 strength chosen on a held-out 10% of train, for the int8 and the multi-block flip-averaged embeddings (cached by Run).</summary>
+    public static void RunL1Sweep(string assets)
+    {
+        var train = ImageFolder.Scan(Path.Combine(assets, "datasets/cifar10/train"), new ImageFolderOptions { Seed = 1 }).Images;
+        var test = ImageFolder.Scan(Path.Combine(assets, "datasets/cifar10/test"), new ImageFolderOptions { Seed = 1 }).Images;
+        var resolver = new AssetResolver(assets);
+        var work = Path.Combine(Path.GetTempPath(), "mlnt-probe-variants");
+        var fitIdx = Enumerable.Range(0, train.Count).Where(i => i % 10 != 0).ToArray();
+        var valIdx = Enumerable.Range(0, train.Count).Where(i => i % 10 == 0).ToArray();
+        foreach (var (name, backbone, flip) in new[] { ("int8", BackboneCatalog.MobileNetV2Int8, false), ("multi-block flip-averaged", MultiBlock(resolver, work), true) })
+        {
+            var f = new ImageFeaturizer(new FeaturizeImageOptions { Backbone = backbone, Assets = resolver, FlipAverage = flip, CacheFolder = Path.Combine(work, "cache") });
+            var trainX = f.Featurize(train.Select(i => i.Path)).ToArray();
+            var testX = f.Featurize(test.Select(i => i.Path)).ToArray();
+            LbfgsMaximumEntropyMulticlassTrainer.Options With(float l1) =>
+                new() { L1Regularization = l1, L2Regularization = 1e-2f, OptimizationTolerance = 1e-6f, MaximumNumberOfIterations = 500, HistorySize = 50 };
+            var scores = new[] { 0.25f, 1f, 4f }.Select(l1 => (l1, acc: Probe(Pick(trainX, fitIdx), Pick(train, fitIdx), Pick(trainX, valIdx), Pick(train, valIdx), With(l1)).Accuracy)).ToList();
+            var best = scores.MaxBy(x => x.acc);
+            var (accuracy, seconds) = Probe(trainX, train, testX, test, With(best.l1));
+            Console.WriteLine($"| {name} | {string.Join(" / ", scores.Select(x => $"L1 {x.l1}: {x.acc:F4}"))} | {best.l1} | {seconds:F0} | {accuracy:P2} |");
+        }
+    }
+
     private static T[] Pick<T>(IReadOnlyList<T> items, int[] idx) => [.. idx.Select(i => items[i])];
 
     /// <summary>The dequantized backbone with the pooled outputs of blocks 13 (96 ch), 16 (160), 17 (320) and the last conv (1280) concatenated.</summary>
@@ -92,7 +147,11 @@ internal static class ProbeVariantsBench
         return BackboneCatalog.FromOnnxFile(path, "multiblock") with { Name = "mobilenetv2-fp32-multiblock" };
     }
 
-    private static (double Accuracy, double Seconds) Probe(float[][] trainX, IReadOnlyList<LabeledImage> train, float[][] testX, IReadOnlyList<LabeledImage> test, float l2)
+    private static (double Accuracy, double Seconds) Probe(float[][] trainX, IReadOnlyList<LabeledImage> train, float[][] testX, IReadOnlyList<LabeledImage> test, float l2) =>
+        Probe(trainX, train, testX, test, new LbfgsMaximumEntropyMulticlassTrainer.Options { L2Regularization = l2 });
+
+    private static (double Accuracy, double Seconds) Probe(float[][] trainX, IReadOnlyList<LabeledImage> train, float[][] testX, IReadOnlyList<LabeledImage> test,
+        LbfgsMaximumEntropyMulticlassTrainer.Options options)
     {
         var ml = new MLContext(1);
         int dims = trainX[0].Length;
@@ -100,7 +159,7 @@ internal static class ProbeVariantsBench
             ml.Data.LoadFromEnumerable(items.Select((it, i) => new Row { Label = it.Label, Features = x[i] }), Def(dims));
         var pipeline = ml.Transforms.Conversion.MapValueToKey("Label")
             .Append(ml.Transforms.NormalizeMinMax("Features"))
-            .Append(ml.MulticlassClassification.Trainers.LbfgsMaximumEntropy(new LbfgsMaximumEntropyMulticlassTrainer.Options { L2Regularization = l2 }));
+            .Append(ml.MulticlassClassification.Trainers.LbfgsMaximumEntropy(options));
         var watch = Stopwatch.StartNew();
         var model = pipeline.Fit(ml.Data.Cache(View(train, trainX)));
         double seconds = watch.Elapsed.TotalSeconds;

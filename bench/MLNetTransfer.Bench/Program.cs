@@ -15,6 +15,9 @@ switch (what)
     case "torch": TorchBench.Run(assets, quick); break;
     case "active": ActiveLearningBench.Run(assets, quick); break;
     case "probe-variants": ProbeVariantsBench.Run(assets, quick); break;
+    case "channels": ChannelOrderBench.Run(assets, quick); break;
+    case "probe-settings": ProbeVariantsBench.RunTrainerSettings(assets); break;
+    case "probe-l1": ProbeVariantsBench.RunL1Sweep(assets); break;
     default: Console.Error.WriteLine($"unknown benchmark '{what}'"); return 2;
 }
 return 0;

@@ -58,16 +58,18 @@ internal static class InsightCommands
         var rounds = new Option<int>("--rounds") { Description = "Query rounds", DefaultValueFactory = _ => 10 };
         var query = new Option<int>("--query") { Description = "Images queried per round", DefaultValueFactory = _ => 50 };
         var initial = new Option<int>("--initial-per-class") { Description = "Labelled images per class at the start", DefaultValueFactory = _ => 5 };
-        var measure = new Option<UncertaintyMeasure>("--measure") { Description = "LeastConfidence | Margin | Entropy", DefaultValueFactory = _ => UncertaintyMeasure.Entropy };
+        var measure = new Option<UncertaintyMeasure>("--measure") { Description = "LeastConfidence | Margin | Entropy", DefaultValueFactory = _ => UncertaintyMeasure.Margin };
+        var diversity = new Option<int>("--diversity") { Description = "Shortlist this many times --query most uncertain images and pick a spread-out batch (1 = plain uncertainty)", DefaultValueFactory = _ => 1 };
         var seed = CommonOptions.Seed();
         var output = new Option<string>("--out") { Description = "Output folder", Required = true };
         var command = new Command("active-learn", "Uncertainty vs random sampling on frozen embeddings: rounds.csv and curve.png")
         {
-            train, test, backbone, featureNode, maxPerClass, rounds, query, initial, measure, seed, output,
+            train, test, backbone, featureNode, maxPerClass, rounds, query, initial, measure, diversity, seed, output,
         };
         command.SetAction(result => CliRunner.Guard(() =>
         {
             OutputLocation.RequireWritableFolder(result.GetValue(output)!, "--out");
+            if (result.GetValue(diversity) < 1) throw new BadInputException($"--diversity {result.GetValue(diversity)}: must be at least 1.");
             var pool = TrainingData.Scan(result.GetValue(train)!, result.GetValue(maxPerClass), result.GetValue(seed));
             var testSet = TrainingData.Scan(result.GetValue(test)!, result.GetValue(maxPerClass), result.GetValue(seed));
             var classes = pool.Select(i => i.Label).Distinct().Order(StringComparer.Ordinal).ToList();
@@ -83,7 +85,7 @@ internal static class InsightCommands
                 new ActiveLearningOptions
                 {
                     Rounds = result.GetValue(rounds), QueryPerRound = result.GetValue(query), InitialPerClass = result.GetValue(initial),
-                    Measure = result.GetValue(measure), Seed = result.GetValue(seed),
+                    Measure = result.GetValue(measure), DiversityFactor = result.GetValue(diversity), Seed = result.GetValue(seed),
                 });
             var outDir = result.GetValue(output)!;
             Directory.CreateDirectory(outDir);

@@ -44,6 +44,18 @@ public static class BackboneCatalog
     };
 
     /// <summary>
+    /// The dequantized MobileNetV2 with multi-block features: global averages of blocks 13 (96 channels, 14×14 at 224 px),
+    /// 16 (160) and 17 (320) in front of the 1280-wide pooled embedding, 1856 floats. The most accurate frozen features
+    /// here (docs/benchmarks.md); featurization only (fine-tuning uses <see cref="MobileNetV2Dequantized"/>'s cut).
+    /// </summary>
+    public static BackboneInfo MobileNetV2MultiBlock { get; } = MobileNetV2Dequantized with
+    {
+        Name = "mobilenetv2-multiblock",
+        Embedding = new EmbeddingNode("464_quantized", 96 + 160 + 320 + 1280) { PooledBlocks = ["426_quantized", "452_quantized", "624_quantized"] },
+        Description = "MobileNetV2 dequantized, pooled blocks 13+16+17 + last layer, 1856-d; the most accurate frozen features, featurization only",
+    };
+
+    /// <summary>
     /// ResNet-50 v1 (ONNX Model Zoo, fp32, opset 12). Not shipped with this project's assets and its sha256 is not
     /// recorded, so it is never downloaded automatically: place <c>models/resnet50-v1-12.onnx</c> in an assets folder.
     /// The tensor names follow the Model Zoo v1 export and were not verified on this machine (no file here):
@@ -67,7 +79,7 @@ public static class BackboneCatalog
     };
 
     /// <summary>All built-in entries.</summary>
-    public static IReadOnlyList<BackboneInfo> All { get; } = [MobileNetV2Int8, MobileNetV2Dequantized, ResNet50];
+    public static IReadOnlyList<BackboneInfo> All { get; } = [MobileNetV2Int8, MobileNetV2Dequantized, MobileNetV2MultiBlock, ResNet50];
 
     /// <summary>Finds a built-in entry by name (case-insensitive).</summary>
     /// <exception cref="ArgumentException">No entry has that name; the message lists the known names.</exception>

@@ -39,7 +39,7 @@ public sealed record BackboneInfo(
     public bool RunAsFloat { get; init; }
 
     /// <summary>A stable key for caches: name plus file hash, so a changed file never reuses stale features.</summary>
-    public string CacheKey => $"{Name}-{(Asset.Sha256 ?? "nosha")[..Math.Min(12, (Asset.Sha256 ?? "nosha").Length)]}-{Embedding.TensorName}{(RunAsFloat ? "-fp32" : "")}";
+    public string CacheKey => $"{Name}-{(Asset.Sha256 ?? "nosha")[..Math.Min(12, (Asset.Sha256 ?? "nosha").Length)]}-{Embedding.TensorName}{string.Concat(Embedding.PooledBlocks.Select(b => "+" + b))}{(RunAsFloat ? "-fp32" : "")}";
 }
 
 /// <summary>The graph tensor holding a backbone's pooled embedding.</summary>
@@ -49,6 +49,14 @@ public sealed record BackboneInfo(
 /// <param name="QuantZeroPointName">For quantized graphs: the zero-point tensor; null for float tensors.</param>
 public sealed record EmbeddingNode(string TensorName, int Dimension, string? QuantScaleName = null, string? QuantZeroPointName = null)
 {
+    /// <summary>
+    /// Feature maps [N,C,h,w] of earlier blocks whose global averages are concatenated in front of the embedding
+    /// (multi-block features: mid-level patterns a new task may need more than ImageNet's last layer). Float tensors
+    /// only (a quantized backbone needs <see cref="BackboneInfo.RunAsFloat"/>). <see cref="Dimension"/> is the total width.
+    /// Featurization only: fine-tuning cuts the network at <see cref="TensorName"/>. Default empty.
+    /// </summary>
+    public IReadOnlyList<string> PooledBlocks { get; init; } = [];
+
     /// <summary>True when the tensor is quantized and must be dequantized to float.</summary>
     public bool IsQuantized => QuantScaleName is not null;
 }

@@ -30,7 +30,13 @@ public static class FeaturizerGraph
         OnnxGraphEdits.MakeInputDimsSymbolic(model, input, "N", "C", "H", "W");
         var embedding = backbone.Embedding;
         long?[] dims = [null, embedding.Dimension];
-        if (embedding.IsQuantized)
+        if (embedding.PooledBlocks.Count > 0)
+        {
+            if (embedding.IsQuantized)
+                throw new ArgumentException($"Backbone '{backbone.Name}': pooled blocks need float tensors; set RunAsFloat for a quantized file.");
+            OnnxGraphEdits.ExposePooledConcat(model, embedding.PooledBlocks, embedding.TensorName, outputName, embedding.Dimension);
+        }
+        else if (embedding.IsQuantized)
             OnnxGraphEdits.ExposeDequantized(model, embedding.TensorName, embedding.QuantScaleName!, embedding.QuantZeroPointName!, outputName, dims, flatten: true);
         else
             OnnxGraphEdits.ExposeFlattened(model, embedding.TensorName, outputName, dims);

@@ -88,6 +88,32 @@ public static partial class OnnxGraphEdits
     }
 
     /// <summary>
+    /// Multi-block features: GlobalAveragePool + Flatten on each of <paramref name="pooledTensors"/> ([N,C,h,w]), Flatten on
+    /// <paramref name="mainTensor"/>, concatenated in that order into the output [N, <paramref name="width"/>].
+    /// </summary>
+    public static void ExposePooledConcat(OnnxModel model, IReadOnlyList<string> pooledTensors, string mainTensor, string outputName, long width)
+    {
+        var g = model.Graph;
+        var pieces = new List<string>();
+        foreach (var t in pooledTensors.Append(mainTensor))
+        {
+            RequireProduced(model, t);
+            string source = t;
+            if (t != mainTensor)
+            {
+                source = $"{outputName}_{t}_pooled";
+                g.Nodes.Add(NodeProto.Create("GlobalAveragePool", [t], [source], source));
+            }
+            string flat = $"{outputName}_{t}_flat";
+            g.Nodes.Add(NodeProto.Create("Flatten", [source], [flat], flat, null, AttributeProto.Int("axis", 1)));
+            pieces.Add(flat);
+        }
+        g.Nodes.Add(NodeProto.Create("Concat", pieces, [outputName], outputName + "_concat", null, AttributeProto.Int("axis", 1)));
+        g.Outputs.RemoveAll(o => o.Name == outputName);
+        g.Outputs.Add(ValueInfoProto.Tensor(outputName, OnnxDataType.Float, [null, width], Symbols([null, width])));
+    }
+
+    /// <summary>
     /// Keeps only <paramref name="keepOutputs"/> as outputs and removes every node, initializer, input and value_info
     /// they do not need (e.g. truncates a classifier at its embedding).
     /// </summary>

@@ -39,6 +39,9 @@ public static class TransferLearningTrainer
     {
         if (labels.Count < 2) throw new ArgumentException($"Training needs at least 2 classes; got {labels.Count}.");
         if (train.Count == 0) throw new ArgumentException("The training set is empty.");
+        if (options.Strategy != TransferStrategy.Scratch && options.Backbone.Embedding.PooledBlocks.Count > 0)
+            throw new ArgumentException($"Backbone '{options.Backbone.Name}' has multi-block features, which are for featurization only; " +
+                                        "fine-tune its single-cut variant (e.g. mobilenetv2-dequantized).");
         torch.manual_seed(options.Seed);
         if (options.ContinueFrom is { } folder && pretrained is null)
         {

@@ -111,7 +111,7 @@ public class CliCommandTests(ITestOutputHelper output)
         using (var png = SkiaSharp.SKBitmap.Decode(dir.Combine("sim", "similarity.png"))) Assert.Equal(900, png.Width); // 200 + 14·50
 
         var active = CliProcess.Run("active-learn", "--train", TestAssets.Cifar10Train, "--test", TestAssets.Cifar10Test, "--max-per-class", "20",
-            "--rounds", "2", "--query", "10", "--initial-per-class", "2", "--out", dir.Combine("al"));
+            "--rounds", "2", "--query", "10", "--initial-per-class", "2", "--diversity", "5", "--out", dir.Combine("al"));
         Assert.Equal(0, active.ExitCode);
         var rows = File.ReadAllLines(dir.Combine("al", "rounds.csv"));
         Assert.Equal(["round,labeled,uncertainty_accuracy,random_accuracy"], rows.Take(1));
@@ -149,6 +149,33 @@ public class CliCommandTests(ITestOutputHelper output)
             Assert.Equal(a.Label, byPath[a.Path].Label);
             Assert.Equal(a.Embedding, byPath[a.Path].Embedding);
         }
+    }
+
+    [Fact]
+    public void Multi_block_flip_averaged_featurization_and_its_misuses()
+    {
+        using var dir = new TempDir();
+        var images = dir.Combine("images");
+        foreach (var cls in new[] { "cat", "ship" })
+        {
+            Directory.CreateDirectory(Path.Combine(images, cls));
+            foreach (var f in Directory.GetFiles(Path.Combine(TestAssets.Cifar10Test, cls)).Order().Take(4))
+                File.Copy(f, Path.Combine(images, cls, Path.GetFileName(f)));
+        }
+        var r = CliProcess.Run("featurize", "--images", images, "--backbone", "mobilenetv2-multiblock", "--flip-average", "--out", dir.Combine("m.parquet"), "--quiet");
+        Assert.Equal(0, r.ExitCode);
+        var rows = EmbeddingParquetWriter.ReadAll(dir.Combine("m.parquet"));
+        Assert.Equal(8, rows.Count);
+        Assert.All(rows, x => Assert.Equal(1856, x.Embedding.Length));
+
+        var head = CliProcess.Run("train", "--train", images, "--strategy", "head", "--backbone", "mobilenetv2-multiblock", "--epochs", "1", "--out", dir.Combine("h"), "--quiet");
+        Assert.Equal(2, head.ExitCode);
+        Assert.Contains("featurization only", head.Stderr);
+        Assert.False(File.Exists(dir.Combine("h", "model.zip")));
+
+        var flip = CliProcess.Run("train", "--train", images, "--strategy", "head", "--flip-average", "--out", dir.Combine("f"), "--quiet");
+        Assert.Equal(2, flip.ExitCode);
+        Assert.Contains("--flip-average applies to --strategy linear-probe", flip.Stderr);
     }
 
     [Theory]

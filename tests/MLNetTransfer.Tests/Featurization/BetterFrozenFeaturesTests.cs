@@ -78,6 +78,29 @@ public class BetterFrozenFeaturesTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public void Multi_block_embedding_is_the_block_averages_followed_by_the_dequantized_embedding()
+    {
+        var images = Cifar(TestAssets.Cifar10Test, 1).Select(i => i.Path).Take(4).ToList();
+        var multi = Embed(BackboneCatalog.MobileNetV2MultiBlock, false, images);
+        var last = Embed(BackboneCatalog.MobileNetV2Dequantized, false, images);
+        // Block 13's whole feature map (96 × 14 × 14 at 224 px), averaged here per channel.
+        var block13 = BackboneCatalog.MobileNetV2Dequantized with { Name = "block13-map", Embedding = new EmbeddingNode("426_quantized", 96 * 14 * 14) };
+        var maps = Embed(block13, false, images);
+        Assert.All(multi, v => Assert.Equal(1856, v.Length));
+        float tailError = 0, headError = 0;
+        for (int i = 0; i < images.Count; i++)
+        {
+            tailError = Math.Max(tailError, MaxAbsDiff(multi[i][^1280..], last[i]));
+            var averages = Enumerable.Range(0, 96).Select(c => maps[i].Skip(c * 196).Take(196).Average()).ToArray();
+            headError = Math.Max(headError, MaxAbsDiff(multi[i][..96], averages));
+        }
+        output.WriteLine($"multi-block: last 1280 vs dequantized {tailError:G3}; first 96 vs block-13 channel means {headError:G3}");
+        Assert.True(tailError < 1e-5f, $"tail differs by {tailError}");
+        Assert.True(headError < 1e-4f, $"block averages differ by {headError}");
+        Assert.True(multi[0][..96].Distinct().Count() > 50, "block averages must not be constant");
+    }
+
     private static string WriteMirror(string source, string target)
     {
         using var bitmap = SKBitmap.Decode(source);
