@@ -19,6 +19,10 @@ internal static class TestAssets
     public static string Cifar10Test => Dir("datasets/cifar10/test");
     public static string Mnist => Dir("datasets/mnist");
 
+    /// <summary>A seeded, stratified CIFAR-10 subset (seed 1) of <paramref name="dir"/> (train or test).</summary>
+    public static IReadOnlyList<MLNetTransfer.Data.LabeledImage> CifarSubset(string dir, int perClass) =>
+        MLNetTransfer.Data.ImageFolder.Scan(dir, new MLNetTransfer.Data.ImageFolderOptions { MaxPerClass = perClass, Seed = 1 }).Images;
+
     public static string File(string relative)
     {
         var path = Path.Combine(Root, relative);

@@ -123,13 +123,7 @@ public class CliCommandTests(ITestOutputHelper output)
     public void Featurize_shards_are_disjoint_and_their_union_equals_the_whole()
     {
         using var dir = new TempDir();
-        var images = dir.Combine("images");
-        foreach (var cls in new[] { "cat", "ship" })
-        {
-            Directory.CreateDirectory(Path.Combine(images, cls));
-            foreach (var f in Directory.GetFiles(Path.Combine(TestAssets.Cifar10Test, cls)).Order().Take(9))
-                File.Copy(f, Path.Combine(images, cls, Path.GetFileName(f)));
-        }
+        var images = CatsAndShips(dir, 9);
         Assert.Equal(0, CliProcess.Run("featurize", "--images", images, "--out", dir.Combine("all.parquet"), "--quiet").ExitCode);
         var parts = new List<EmbeddingRecord>();
         for (int i = 0; i < 3; i++)
@@ -155,13 +149,7 @@ public class CliCommandTests(ITestOutputHelper output)
     public void Multi_block_flip_averaged_featurization_and_its_misuses()
     {
         using var dir = new TempDir();
-        var images = dir.Combine("images");
-        foreach (var cls in new[] { "cat", "ship" })
-        {
-            Directory.CreateDirectory(Path.Combine(images, cls));
-            foreach (var f in Directory.GetFiles(Path.Combine(TestAssets.Cifar10Test, cls)).Order().Take(4))
-                File.Copy(f, Path.Combine(images, cls, Path.GetFileName(f)));
-        }
+        var images = CatsAndShips(dir, 4);
         var r = CliProcess.Run("featurize", "--images", images, "--backbone", "mobilenetv2-multiblock", "--flip-average", "--out", dir.Combine("m.parquet"), "--quiet");
         Assert.Equal(0, r.ExitCode);
         var rows = EmbeddingParquetWriter.ReadAll(dir.Combine("m.parquet"));
@@ -176,6 +164,19 @@ public class CliCommandTests(ITestOutputHelper output)
         var flip = CliProcess.Run("train", "--train", images, "--strategy", "head", "--flip-average", "--out", dir.Combine("f"), "--quiet");
         Assert.Equal(2, flip.ExitCode);
         Assert.Contains("--flip-average applies to --strategy linear-probe", flip.Stderr);
+    }
+
+    /// <summary>A small folder-per-class dataset: the first <paramref name="perClass"/> CIFAR test images of cat and ship.</summary>
+    private static string CatsAndShips(TempDir dir, int perClass)
+    {
+        var images = dir.Combine("images");
+        foreach (var cls in new[] { "cat", "ship" })
+        {
+            Directory.CreateDirectory(Path.Combine(images, cls));
+            foreach (var f in Directory.GetFiles(Path.Combine(TestAssets.Cifar10Test, cls)).Order().Take(perClass))
+                File.Copy(f, Path.Combine(images, cls, Path.GetFileName(f)));
+        }
+        return images;
     }
 
     [Theory]

@@ -13,8 +13,7 @@ namespace MLNetTransfer.Tests.Featurization;
 [Collection("heavy")]
 public class BetterFrozenFeaturesTests(ITestOutputHelper output)
 {
-    private static IReadOnlyList<LabeledImage> Cifar(string dir, int perClass) =>
-        ImageFolder.Scan(dir, new ImageFolderOptions { MaxPerClass = perClass, Seed = 1 }).Images;
+    private static IReadOnlyList<LabeledImage> Cifar(string dir, int perClass) => TestAssets.CifarSubset(dir, perClass);
 
     private static float[][] Embed(BackboneInfo backbone, bool flip, IEnumerable<string> paths) =>
         [.. new ImageFeaturizer(new FeaturizeImageOptions { Backbone = backbone, Assets = new(TestAssets.Root), FlipAverage = flip }).Featurize(paths)];

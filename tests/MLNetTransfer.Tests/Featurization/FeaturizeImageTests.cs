@@ -12,8 +12,7 @@ namespace MLNetTransfer.Tests.Featurization;
 [Collection("heavy")]
 public class FeaturizeImageTests(ITestOutputHelper output)
 {
-    private static IReadOnlyList<LabeledImage> Cifar(string dir, int perClass) =>
-        ImageFolder.Scan(dir, new ImageFolderOptions { MaxPerClass = perClass, Seed = 1 }).Images;
+    private static IReadOnlyList<LabeledImage> Cifar(string dir, int perClass) => TestAssets.CifarSubset(dir, perClass);
 
     private static IDataView View(MLContext ml, IEnumerable<LabeledImage> items) =>
         ml.Data.LoadFromEnumerable(items.Select(i => new ImagePathRow { ImagePath = i.Path, Label = i.Label }));
