@@ -128,6 +128,26 @@ internal static class ProbeVariantsBench
         }
     }
 
+    /// <summary>L1 strength against training-set size: int8 embeddings (cached by Run), seeded subsets, all 10,000 test images.</summary>
+    public static void RunL1BySize(string assets)
+    {
+        var all = ImageFolder.Scan(Path.Combine(assets, "datasets/cifar10/train"), new ImageFolderOptions { Seed = 1 }).Images;
+        var test = ImageFolder.Scan(Path.Combine(assets, "datasets/cifar10/test"), new ImageFolderOptions { Seed = 1 }).Images;
+        var f = new ImageFeaturizer(new FeaturizeImageOptions { Assets = new AssetResolver(assets), CacheFolder = Path.Combine(Path.GetTempPath(), "mlnt-probe-variants", "cache") });
+        var testX = f.Featurize(test.Select(i => i.Path)).ToArray();
+        float[] l1s = [0f, 0.1f, 0.25f, 1f];
+        Console.WriteLine($"| train images per class | {string.Join(" | ", l1s.Select(l => $"L1 {l}"))} |");
+        Console.WriteLine($"|---|{string.Concat(l1s.Select(_ => "---|"))}");
+        foreach (int perClass in new[] { 10, 30, 100, 300, 1000 })
+        {
+            var train = Stratified.Sample(all, i => i.Label, perClass, 1);
+            var trainX = f.Featurize(train.Select(i => i.Path)).ToArray();
+            var accuracies = l1s.Select(l1 => Probe(trainX, train, testX, test, new LbfgsMaximumEntropyMulticlassTrainer.Options
+                { L1Regularization = l1, L2Regularization = 1e-2f, OptimizationTolerance = 1e-6f, MaximumNumberOfIterations = 500, HistorySize = 50 }).Accuracy);
+            Console.WriteLine($"| {perClass} | {string.Join(" | ", accuracies.Select(a => a.ToString("P2")))} |");
+        }
+    }
+
     private static T[] Pick<T>(IReadOnlyList<T> items, int[] idx) => [.. idx.Select(i => items[i])];
 
     /// <summary>The dequantized backbone with the pooled outputs of blocks 13 (96 ch), 16 (160), 17 (320) and the last conv (1280) concatenated.</summary>

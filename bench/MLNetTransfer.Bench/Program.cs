@@ -18,6 +18,7 @@ switch (what)
     case "channels": ChannelOrderBench.Run(assets, quick); break;
     case "probe-settings": ProbeVariantsBench.RunTrainerSettings(assets); break;
     case "probe-l1": ProbeVariantsBench.RunL1Sweep(assets); break;
+    case "probe-l1-sizes": ProbeVariantsBench.RunL1BySize(assets); break;
     default: Console.Error.WriteLine($"unknown benchmark '{what}'"); return 2;
 }
 return 0;

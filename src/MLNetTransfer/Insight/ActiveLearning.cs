@@ -105,7 +105,7 @@ public static class ActiveLearning
         var idx = chosen.Order().ToList();
         var train = View(ml, [.. idx.Select(i => pool[i])], [.. idx.Select(i => labels[i])]);
         var model = ml.Transforms.Conversion.MapValueToKey("Label", keyData: KeyData(ml, classes))
-            .Append(ml.MulticlassClassification.Trainers.LbfgsMaximumEntropy(l2Regularization: 1e-2f))
+            .Append(Training.ClassicalTrainers.LbfgsFor(idx.Count).Create(ml, "Features", "Label"))
             .Fit(train);
         var probabilities = Predict(ml, model, test, classes);
         int correct = probabilities.Select((p, i) => Array.IndexOf(p, p.Max()) == testLabels[i] ? 1 : 0).Sum();

@@ -16,7 +16,10 @@ public sealed class LinearProbeOptions
     /// <summary>Where backbone files are found. Default: <c>$MLNETTRANSFER_ASSETS</c>, then the user cache.</summary>
     public AssetResolver Assets { get; set; } = AssetResolver.Default;
 
-    /// <summary>The classical trainer. Default <see cref="ClassicalTrainers.Lbfgs"/>.</summary>
+    /// <summary>
+    /// The classical trainer. Default <see cref="ClassicalTrainers.Lbfgs"/>, which <see cref="LinearProbe.Train"/> swaps for
+    /// its small-data variant below <see cref="ClassicalTrainers.SmallDataRows"/> images (<see cref="ClassicalTrainers.LbfgsFor"/>).
+    /// </summary>
     public ClassicalTrainerInfo Trainer { get; set; } = ClassicalTrainers.Lbfgs;
 
     /// <summary>Embedding cache folder (second runs only read); default null (off).</summary>
@@ -67,6 +70,12 @@ public static class LinearProbe
             throw new ArgumentException($"Training needs at least 2 classes; the data has {classes} ({train.Count} images).", nameof(train));
         var data = ml.Data.LoadFromEnumerable(train.Select(i => new ImagePathRow { ImagePath = i.Path, Label = i.Label }));
         var watch = Stopwatch.StartNew();
+        if (options.Trainer == ClassicalTrainers.Lbfgs && train.Count < ClassicalTrainers.SmallDataRows)
+            options = new LinearProbeOptions
+            {
+                Backbone = options.Backbone, Assets = options.Assets, Trainer = ClassicalTrainers.LbfgsFor(train.Count), CacheFolder = options.CacheFolder,
+                ImageSize = options.ImageSize, FlipAverage = options.FlipAverage, Progress = options.Progress,
+            };
         var model = BuildPipeline(ml, options).Fit(data);
         return new ImageClassifierModel(model, data.Schema) { TrainSeconds = watch.Elapsed.TotalSeconds };
     }
