@@ -54,4 +54,7 @@ public sealed class FeaturizeImageOptions
 
     /// <summary>Called after each batch with the number of images done so far (progress bars). Default null.</summary>
     public Action<long>? Progress { get; set; }
+
+    /// <summary>A shallow copy, so a caller can change columns without touching (or forgetting) the other settings.</summary>
+    internal FeaturizeImageOptions Copy() => (FeaturizeImageOptions)MemberwiseClone();
 }

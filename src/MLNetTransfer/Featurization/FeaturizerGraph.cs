@@ -7,8 +7,9 @@ namespace MLNetTransfer.Featurization;
 /// <summary>
 /// Builds the featurizer's ONNX graph from a backbone: input float pixels [N,3,H,W] in [0,1] at any size → bilinear
 /// resize to the network size → per-channel normalization → the backbone truncated at its embedding (dequantized for
-/// int8 graphs, or run as the fp32 twin) → float [N,D], optionally averaged with the mirrored image's. Moving resize and normalization into the graph lets ONNX Runtime do them in batches
-/// (vectorized, multi-threaded) instead of per image in managed code.
+/// int8 graphs, or run as the fp32 twin) → float [N,D], optionally averaged with the mirrored image's. Moving resize and
+/// normalization into the graph lets ONNX Runtime do them in batches (vectorized, multi-threaded) instead of per image
+/// in managed code.
 /// </summary>
 public static class FeaturizerGraph
 {

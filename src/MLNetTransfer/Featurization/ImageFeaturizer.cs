@@ -17,12 +17,9 @@ public sealed class ImageFeaturizer(FeaturizeImageOptions options)
     public IEnumerable<float[]> Featurize(IEnumerable<string> imagePaths)
     {
         var view = ml.Data.LoadFromEnumerable(imagePaths.Select(p => new PathRow { ImagePath = p }));
-        var options = new FeaturizeImageOptions
-        {
-            Backbone = Options.Backbone, Assets = Options.Assets, NetworkSize = Options.NetworkSize, DecodeSize = Options.DecodeSize,
-            FlipAverage = Options.FlipAverage, BatchSize = Options.BatchSize, Threads = Options.Threads, CacheFolder = Options.CacheFolder, Progress = Options.Progress,
-            InputColumnName = nameof(PathRow.ImagePath), OutputColumnName = "Features", ImageFolder = Options.ImageFolder,
-        };
+        var options = Options.Copy();
+        options.InputColumnName = nameof(PathRow.ImagePath);
+        options.OutputColumnName = "Features";
         using var transformer = new FeaturizeImageEstimator(ml, options).Fit(view);
         var output = transformer.Transform(view);
         using var cursor = output.GetRowCursor([output.Schema["Features"]]);

@@ -63,10 +63,8 @@ public static class ActiveLearning
             {
                 var candidates = Enumerable.Range(0, pool.Count).Where(i => !uncertain.Contains(i)).ToList();
                 var probabilities = Predict(ml, uModel, [.. candidates.Select(i => pool[i])], classes);
-                var picks = options.DiversityFactor <= 1
-                    ? UncertaintySampling.MostUncertain(probabilities, options.QueryPerRound, options.Measure)
-                    : DiverseSampling.Select(probabilities, [.. candidates.Select(i => pool[i])], options.QueryPerRound, options.Measure,
-                        options.DiversityFactor, options.Seed + round);
+                var picks = DiverseSampling.Select(probabilities, [.. candidates.Select(i => pool[i])], options.QueryPerRound, options.Measure,
+                    options.DiversityFactor, options.Seed + round);
                 queried = [.. picks.Select(j => candidates[j])];
                 foreach (var q in queried)
                     if (!uncertain.Add(q)) throw new InvalidOperationException($"pool image {q} was queried twice");

@@ -22,7 +22,7 @@ public static class DiverseSampling
         if (poolFactor < 1) throw new ArgumentOutOfRangeException(nameof(poolFactor), poolFactor, "must be at least 1");
         var shortlist = UncertaintySampling.MostUncertain(probabilities, Math.Min(candidates.Count, k * poolFactor), measure);
         if (shortlist.Length <= k) return shortlist;
-        var points = shortlist.Select(i => Normalized(candidates[i])).ToArray();
+        var points = shortlist.Select(i => EmbeddingSimilarity.Normalize(candidates[i])).ToArray();
         var cluster = KMeans(points, k, new Random(seed));
         // The shortlist is ordered most uncertain first, so the first member seen of each cluster is its most uncertain.
         var picked = new List<int>(k);
@@ -78,12 +78,6 @@ public static class DiverseSampling
             }
         }
         return assignment;
-    }
-
-    private static float[] Normalized(float[] v)
-    {
-        double norm = Math.Sqrt(v.Sum(x => (double)x * x));
-        return norm > 0 ? [.. v.Select(x => (float)(x / norm))] : v;
     }
 
     private static double Distance2(float[] a, float[] b)

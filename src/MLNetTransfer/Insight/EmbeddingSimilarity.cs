@@ -75,7 +75,8 @@ public static class EmbeddingSimilarity
         AtomicFile.Write(path, s => new OxyPlot.SkiaSharp.PngExporter { Width = side, Height = side }.Export(model, s));
     }
 
-    private static float[] Normalize(float[] v)
+    /// <summary>A unit-length copy (zeros stay zeros).</summary>
+    internal static float[] Normalize(float[] v)
     {
         float norm = TensorPrimitives.Norm(v);
         var u = new float[v.Length];

@@ -19,6 +19,7 @@ public sealed class OnnxTorchModule : nn.Module<Tensor, Tensor>
     private readonly List<NodeProto> allNodes;
     private List<NodeProto> nodes;
     private readonly HashSet<NodeProto> frozenNodes = [];
+    private readonly HashSet<Tensor> owned = new(ReferenceEqualityComparer.Instance); // weights and constants: never freed by Run
 
     internal OnnxTorchModule(OnnxModel floatModel, string inputName, string outputName) : base("OnnxTorchModule")
     {
@@ -54,6 +55,7 @@ public sealed class OnnxTorchModule : nn.Module<Tensor, Tensor>
         foreach (var n in allNodes.Where(n => n.OpType == "Constant"))
             constants[n.Outputs[0]] = ToTensor(n.Attribute("value")?.T
                 ?? throw new UnsupportedOperatorException($"{n.Label}: only tensor-valued Constant nodes are supported."));
+        owned.UnionWith(weights.Values.Concat(constants.Values));
         nodes = Needed(allNodes, outputName);
         Blocks = BlockFinder.Find(allNodes, floatModel.Graph);
     }
@@ -151,7 +153,6 @@ public sealed class OnnxTorchModule : nn.Module<Tensor, Tensor>
         for (int n = 0; n < toRun.Count; n++)
             foreach (var name in toRun[n].Inputs) lastUse[name] = n;
         var env = new Dictionary<string, Tensor>(toRun.Count * 2) { [startName] = start };
-        var kept = new HashSet<Tensor>(weights.Values.Concat(constants.Values).Append(start), ReferenceEqualityComparer.Instance);
         for (int n = 0; n < toRun.Count; n++)
         {
             var node = toRun[n];
@@ -168,7 +169,7 @@ public sealed class OnnxTorchModule : nn.Module<Tensor, Tensor>
             for (int i = 0; i < outputs.Length && i < node.Outputs.Count; i++) env[node.Outputs[i]] = outputs[i];
             foreach (var name in node.Inputs)
                 if (name != startName && name != output && lastUse.GetValueOrDefault(name, -1) == n && env.Remove(name, out var done)
-                    && !kept.Contains(done) && !env.Values.Any(v => ReferenceEquals(v, done)))
+                    && !ReferenceEquals(done, start) && !owned.Contains(done) && !env.Values.Any(v => ReferenceEquals(v, done)))
                     done.Dispose();
         }
         return env[output];

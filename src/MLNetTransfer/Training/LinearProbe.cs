@@ -43,7 +43,9 @@ public sealed class LinearProbeOptions
 public static class LinearProbe
 {
     /// <summary>The estimator chain (not fitted): ImagePath, Label (text) in; Score, PredictedLabel out.</summary>
-    public static IEstimator<ITransformer> BuildPipeline(MLContext ml, LinearProbeOptions options) =>
+    public static IEstimator<ITransformer> BuildPipeline(MLContext ml, LinearProbeOptions options) => Pipeline(ml, options, options.Trainer);
+
+    private static IEstimator<ITransformer> Pipeline(MLContext ml, LinearProbeOptions options, ClassicalTrainerInfo trainer) =>
         ml.Transforms.Conversion.MapValueToKey("Label", keyOrdinality: ValueToKeyMappingEstimator.KeyOrdinality.ByValue)
             .Append(ml.Transforms.FeaturizeImage(new FeaturizeImageOptions
             {
@@ -57,7 +59,7 @@ public static class LinearProbe
             // LBFGS iterates many times over the data: featurize once, keep the rows in memory.
             .AppendCacheCheckpoint(ml)
             .Append(ml.Transforms.NormalizeMinMax("Features"))
-            .Append(options.Trainer.Create(ml, "Features", "Label"))
+            .Append(trainer.Create(ml, "Features", "Label"))
             .Append(ml.Transforms.Conversion.MapKeyToValue("PredictedLabel"));
 
     /// <summary>Trains on labelled image files.</summary>
@@ -70,13 +72,8 @@ public static class LinearProbe
             throw new ArgumentException($"Training needs at least 2 classes; the data has {classes} ({train.Count} images).", nameof(train));
         var data = ml.Data.LoadFromEnumerable(train.Select(i => new ImagePathRow { ImagePath = i.Path, Label = i.Label }));
         var watch = Stopwatch.StartNew();
-        if (options.Trainer == ClassicalTrainers.Lbfgs && train.Count < ClassicalTrainers.SmallDataRows)
-            options = new LinearProbeOptions
-            {
-                Backbone = options.Backbone, Assets = options.Assets, Trainer = ClassicalTrainers.LbfgsFor(train.Count), CacheFolder = options.CacheFolder,
-                ImageSize = options.ImageSize, FlipAverage = options.FlipAverage, Progress = options.Progress,
-            };
-        var model = BuildPipeline(ml, options).Fit(data);
+        var trainer = options.Trainer == ClassicalTrainers.Lbfgs ? ClassicalTrainers.LbfgsFor(train.Count) : options.Trainer;
+        var model = Pipeline(ml, options, trainer).Fit(data);
         return new ImageClassifierModel(model, data.Schema) { TrainSeconds = watch.Elapsed.TotalSeconds };
     }
 }

@@ -79,12 +79,8 @@ public class OnnxGraphEditsTests
     [Fact]
     public void Flip_averaging_outputs_the_mean_of_each_image_and_its_mirror()
     {
-        // Identity-like graph: pixels [N,3,2,3] → Flatten → [N,18], so the output shows exactly what the backbone saw.
-        var b = new OnnxGraphBuilder("flat");
-        b.AddInput("x", OnnxDataType.Float, [null, 3, 2, 3]);
-        b.AddNode("Flatten", ["x"], ["y"], AttributeProto.Int("axis", 1));
-        b.AddOutput("y", OnnxDataType.Float, [null, 18]);
-        var model = b.Build(opset: 12);
+        // Pixels [N,3,2,3] → Flatten → [N,18]: the output shows exactly what the backbone saw.
+        var model = FlattenGraph(2, 3, opset: 12);
         OnnxGraphEdits.AddFlipAveraging(model, "x", "y");
 
         var random = new Random(5);
@@ -106,12 +102,18 @@ public class OnnxGraphEditsTests
     [Fact]
     public void Flip_averaging_refuses_opsets_without_slice_steps()
     {
-        var b = new OnnxGraphBuilder("old");
-        b.AddInput("x", OnnxDataType.Float, [null, 3, 2, 2]);
-        b.AddNode("Flatten", ["x"], ["y"], AttributeProto.Int("axis", 1));
-        b.AddOutput("y", OnnxDataType.Float, [null, 12]);
-        var ex = Assert.Throws<OnnxFormatException>(() => OnnxGraphEdits.AddFlipAveraging(b.Build(opset: 9), "x", "y"));
+        var ex = Assert.Throws<OnnxFormatException>(() => OnnxGraphEdits.AddFlipAveraging(FlattenGraph(2, 2, opset: 9), "x", "y"));
         Assert.Contains("opset 9", ex.Message);
+    }
+
+    /// <summary>An image-shaped input x [N,3,h,w] flattened into the output y [N, 3·h·w].</summary>
+    private static OnnxModel FlattenGraph(int h, int w, int opset)
+    {
+        var b = new OnnxGraphBuilder("flat");
+        b.AddInput("x", OnnxDataType.Float, [null, 3, h, w]);
+        b.AddNode("Flatten", ["x"], ["y"], AttributeProto.Int("axis", 1));
+        b.AddOutput("y", OnnxDataType.Float, [null, 3 * h * w]);
+        return b.Build(opset);
     }
 
     [Fact]
