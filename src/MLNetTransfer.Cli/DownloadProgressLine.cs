@@ -47,7 +47,8 @@ internal sealed class DownloadProgressLine
             size = $"{Mib(p.Received)}/{Mib(total)}";
         }
         var eta = p.Completed ? "done" : p.Remaining is TimeSpan r ? $"ETA {(int)r.TotalMinutes}:{r.Seconds:00}" : "ETA ?";
-        return $"downloading {p.Asset} {bar}{percent}{size} MiB  {p.BytesPerSecond / (1 << 20):0.0} MiB/s  {eta}";
+        var rate = p.BytesPerSecond >= 1 << 20 ? $"{p.BytesPerSecond / (1 << 20):0.0} MiB/s" : $"{p.BytesPerSecond / 1024:0} KiB/s";
+        return $"downloading {p.Asset} {bar}{percent}{size} MiB  {rate}  {eta}";
     }
 
     private static string Mib(long bytes) => (bytes / (double)(1 << 20)).ToString("0.0");

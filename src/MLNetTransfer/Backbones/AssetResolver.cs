@@ -109,7 +109,8 @@ public sealed class AssetResolver
     /// <summary>Checks size and sha256 (else md5) against the catalog; throws <see cref="AssetIntegrityException"/> naming the file.</summary>
     public static void Verify(string path, AssetInfo asset)
     {
-        var length = new FileInfo(path).Length;
+        var info = new FileInfo(path);
+        var length = (info.LinkTarget is null ? info : info.ResolveLinkTarget(returnFinalTarget: true) as FileInfo ?? info).Length; // a symlinked model: its target's size
         if (asset.Size is long size && size != length)
             throw new AssetIntegrityException($"{path}: size {length} bytes, expected {size}: the file is truncated or a different version.", path);
         if (asset.Sha256 is null)

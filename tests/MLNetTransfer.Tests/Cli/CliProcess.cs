@@ -10,8 +10,14 @@ internal static class CliProcess
 
     public static Result Run(params string[] args) => Wait(Start(args));
 
+    /// <summary>Runs the CLI with these environment variables changed (a null value removes the variable).</summary>
+    public static Result Run(IReadOnlyDictionary<string, string?> environment, params string[] args) => Wait(Start(environment, args));
+
     /// <summary>Starts the CLI and returns at once, output being collected; see <see cref="Wait"/>.</summary>
-    public static Running Start(params string[] args) => Launch("dotnet", [CliDll, .. args]);
+    public static Running Start(params string[] args) => Launch("dotnet", [CliDll, .. args], null);
+
+    /// <summary>Starts the CLI with these environment variables changed (a null value removes the variable).</summary>
+    public static Running Start(IReadOnlyDictionary<string, string?> environment, params string[] args) => Launch("dotnet", [CliDll, .. args], environment);
 
     public static Result Wait(Running running)
     {
@@ -28,11 +34,13 @@ internal static class CliProcess
 
     private static string CliDll => Path.Combine(AppContext.BaseDirectory, "mlnet-transfer.dll");
 
-    private static Running Launch(string file, string[] args)
+    private static Running Launch(string file, string[] args, IReadOnlyDictionary<string, string?>? environment)
     {
         var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in args) start.ArgumentList.Add(a);
         start.Environment[TestAssets.Variable] = TestAssets.Root;
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
+            if (value is null) start.Environment.Remove(name); else start.Environment[name] = value;
         var process = new Process { StartInfo = start };
         var stdout = new StringBuilder();
         var stderr = new StringBuilder();
