@@ -41,7 +41,8 @@ public class DatasetDownloadTests : IDisposable
     private string Cache => dir.Combine("cache");
 
     /// <summary>No assets folder (an empty one, the variable ignored), a private cache, fast retries.</summary>
-    private AssetResolver Resolver(int attempts = 3, bool download = true, AssetManifest? with = null, Action<DownloadProgress>? progress = null) =>
+    private AssetResolver Resolver(int attempts = 3, bool download = true, AssetManifest? with = null, Action<DownloadProgress>? progress = null,
+        TimeSpan? readTimeout = null) =>
         new(dir.Combine("no-assets"))
         {
             UseEnvironmentVariable = false,
@@ -50,7 +51,7 @@ public class DatasetDownloadTests : IDisposable
             Manifest = AssetManifest.Default.With(with ?? manifest),
             Download = new DownloadOptions
             {
-                MaxAttempts = attempts, RetryDelay = TimeSpan.FromMilliseconds(20), ReadTimeout = TimeSpan.FromSeconds(10),
+                MaxAttempts = attempts, RetryDelay = TimeSpan.FromMilliseconds(20), ReadTimeout = readTimeout ?? TimeSpan.FromSeconds(10),
                 Log = m => { lock (log) log.Add(m); },
                 Progress = progress,
             },
@@ -177,6 +178,18 @@ public class DatasetDownloadTests : IDisposable
         server.Script(Archive, new Behaviour.DropAfter(1000), new Behaviour.DropAfter(5000));
         Cifar10.Locate(Resolver(attempts: 3));
         Assert.Equal([null, 1000L, 6000L], server.Requests.Select(r => r.RangeFrom));
+        Assert.Equal(cifar.Value.Archive, File.ReadAllBytes(Path.Combine(Cache, "datasets", Archive)));
+    }
+
+    [Fact]
+    public void Server_silent_mid_body_times_out_and_the_retry_resumes()
+    {
+        server.Script(Archive, new Behaviour.Stall(2000, TimeSpan.FromSeconds(4)));
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        Cifar10.Locate(Resolver(attempts: 2, readTimeout: TimeSpan.FromSeconds(1)));
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(3.5), $"{watch.Elapsed}: the read timeout did not cut the silence short");
+        Assert.Contains(log, l => l.Contains("no data from the server for 1 s"));
+        Assert.Equal([null, 2000L], server.Requests.Select(r => r.RangeFrom));
         Assert.Equal(cifar.Value.Archive, File.ReadAllBytes(Path.Combine(Cache, "datasets", Archive)));
     }
 

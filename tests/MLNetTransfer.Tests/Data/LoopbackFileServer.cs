@@ -24,6 +24,8 @@ internal sealed class LoopbackFileServer : IDisposable
         public sealed record DropAfter(int Bytes) : Behaviour;
         /// <summary>The whole file with one byte flipped.</summary>
         public sealed record Corrupt : Behaviour;
+        /// <summary>Headers promise the whole file; after <paramref name="Bytes"/> bytes the server goes silent for <paramref name="Silence"/>, then hangs up.</summary>
+        public sealed record Stall(int Bytes, TimeSpan Silence) : Behaviour;
         /// <summary>The file in 4 KB pieces spread over <paramref name="Duration"/>.</summary>
         public sealed record Slow(TimeSpan Duration) : Behaviour;
     }
@@ -113,7 +115,12 @@ internal sealed class LoopbackFileServer : IDisposable
             if (start > 0) response.Headers["Content-Range"] = $"bytes {start}-{file.Length - 1}/{file.Length}";
             if (behaviour is Behaviour.ShortBody shortBody) body = body[..Math.Min(shortBody.Bytes, body.Length)];
             response.ContentLength64 = body.Length;
-            int send = behaviour is Behaviour.DropAfter drop ? Math.Min(drop.Bytes, body.Length) : body.Length;
+            int send = behaviour switch
+            {
+                Behaviour.DropAfter drop => Math.Min(drop.Bytes, body.Length),
+                Behaviour.Stall stall => Math.Min(stall.Bytes, body.Length),
+                _ => body.Length,
+            };
             log.Enqueue(new Request(name, from, response.StatusCode, send));
             var output = response.OutputStream;
             if (behaviour is Behaviour.Slow slow)
@@ -128,7 +135,8 @@ internal sealed class LoopbackFileServer : IDisposable
             }
             else output.Write(body, 0, send);
             output.Flush();
-            if (behaviour is Behaviour.DropAfter)
+            if (behaviour is Behaviour.Stall silent) Thread.Sleep(silent.Silence);
+            if (behaviour is Behaviour.DropAfter or Behaviour.Stall)
             {
                 Thread.Sleep(100); // let the bytes reach the client before the reset
                 response.Abort();
