@@ -41,18 +41,26 @@ internal static class TestAssets
 
     private static string Resolve()
     {
+        // A relative value (the README's ../shared/assets) is relative to where `dotnet test` was started, not to the
+        // test host's working directory (the test binaries' folder): the library's rule, shared.
         var fromEnv = Environment.GetEnvironmentVariable(Variable);
         if (!string.IsNullOrWhiteSpace(fromEnv))
-            return Directory.Exists(fromEnv) ? Path.GetFullPath(fromEnv)
-                : throw new DirectoryNotFoundException($"{Variable} is set to '{fromEnv}', which does not exist.");
-        // Walk up from the test binaries to the repository, then look beside it (the layout CI uses).
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "..", "shared", "assets");
-            if (System.IO.File.Exists(Path.Combine(dir.FullName, "MLNetTransfer.sln")) && Directory.Exists(candidate))
-                return Path.GetFullPath(candidate);
-        }
+            return MLNetTransfer.Backbones.AssetResolver.EnvironmentRoot() is { } full && Directory.Exists(full) ? full
+                : !Path.IsPathRooted(fromEnv) && RepositoryRoot() is { } repo && Directory.Exists(Path.Combine(repo, fromEnv)) ? Path.GetFullPath(Path.Combine(repo, fromEnv))
+                : throw new DirectoryNotFoundException($"{Variable} is set to '{fromEnv}', which does not exist (relative paths are taken from " +
+                    $"the directory the command started in, {Environment.GetEnvironmentVariable("PWD") ?? Environment.CurrentDirectory}).");
+        // Beside the repository: the layout CI uses.
+        if (RepositoryRoot() is { } root && Directory.Exists(Path.Combine(root, "..", "shared", "assets")))
+            return Path.GetFullPath(Path.Combine(root, "..", "shared", "assets"));
         throw new DirectoryNotFoundException($"Assets not found: set {Variable} to the assets folder (see README).");
+    }
+
+    /// <summary>The checkout holding these test binaries (the folder with MLNetTransfer.sln), or null.</summary>
+    public static string? RepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
+            if (System.IO.File.Exists(Path.Combine(dir.FullName, "MLNetTransfer.sln"))) return dir.FullName;
+        return null;
     }
 }
 

@@ -42,6 +42,7 @@ internal sealed class TransferRunner
         var chain = ConsoleProgress.Run(Quiet, "train", total, progress =>
         {
             Options.Progress = (epoch, done, _) => progress(epoch * (long)train.Count + done);
+            Options.Log = Console.Error.WriteLine;
             Options.ResumeCallback = done => Console.Error.WriteLine($"resuming: {done} of {Options.Epochs} epochs were done (checkpoint in {Options.WorkspacePath})");
             Options.MetricsCallback = m => ConsoleProgress.Info(Quiet || !Console.IsOutputRedirected,
                 $"epoch {m.Epoch + 1} ({m.Phase}): loss {m.TrainLoss:F4} acc {m.TrainAccuracy:F3} val_loss {m.ValidationLoss:F4} val_acc {m.ValidationAccuracy:F3} {m.ImagesPerSecond:F0} img/s");

@@ -44,14 +44,37 @@ public sealed class AssetResolver
     /// <summary>The folders searched, in order.</summary>
     public IEnumerable<string> SearchRoots()
     {
-        if (!string.IsNullOrWhiteSpace(explicitRoot)) yield return explicitRoot;
-        var env = UseEnvironmentVariable ? Environment.GetEnvironmentVariable(EnvironmentVariable) : null;
-        if (!string.IsNullOrWhiteSpace(env)) yield return env;
+        if (!string.IsNullOrWhiteSpace(explicitRoot)) yield return StartDirectoryPath(explicitRoot);
+        if (UseEnvironmentVariable && EnvironmentRoot() is { } env) yield return env;
         yield return CacheFolder;
     }
 
     /// <summary>Resolves the manifest entry named <paramref name="name"/> (see <see cref="Resolve(AssetInfo)"/>).</summary>
     public string Resolve(string name) => Resolve(Manifest.Get(name));
+
+    /// <summary>
+    /// <c>$MLNETTRANSFER_ASSETS</c> as a full path, or null when unset. A relative value is taken relative to the
+    /// directory the command was started from (see <see cref="StartDirectoryPath"/>).
+    /// </summary>
+    public static string? EnvironmentRoot() =>
+        Environment.GetEnvironmentVariable(EnvironmentVariable) is { } value && !string.IsNullOrWhiteSpace(value) ? StartDirectoryPath(value) : null;
+
+    /// <summary>
+    /// A full path for <paramref name="path"/>: as given when rooted; else relative to the current directory when it exists
+    /// there; else relative to the directory the command was started from (the shell's <c>$PWD</c>, inherited by child
+    /// processes), which differs from the current directory in hosts that move it, such as <c>dotnet test</c>'s test host;
+    /// else relative to the current directory (so an error names the place a user expects).
+    /// </summary>
+    public static string StartDirectoryPath(string path)
+    {
+        if (Path.IsPathRooted(path)) return Path.GetFullPath(path);
+        var fromCurrent = Path.GetFullPath(path);
+        if (Path.Exists(fromCurrent)) return fromCurrent;
+        if (Environment.GetEnvironmentVariable("PWD") is { Length: > 0 } pwd && Path.IsPathRooted(pwd)
+            && Path.GetFullPath(Path.Combine(pwd, path)) is var fromStart && Path.Exists(fromStart))
+            return fromStart;
+        return fromCurrent;
+    }
 
     /// <summary>Returns the full path of the asset, downloading and verifying it if needed and allowed.</summary>
     /// <exception cref="AssetNotFoundException">Not found anywhere and not downloadable; the message says what to set.</exception>

@@ -4,13 +4,22 @@ namespace MLNetTransfer.Featurization;
 
 /// <summary>
 /// One ONNX Runtime session reused for every batch: float [N,3,H,W] in, float [N,D] out.
-/// Not thread-safe for concurrent <see cref="Run"/> calls on one instance (ORT sessions are, but the buffers are not).
+/// <see cref="Run"/> may be called from several threads at once (ORT sessions are thread-safe and each call uses its own
+/// buffers); <see cref="Dispose"/> waits for calls in flight and later calls throw <see cref="ObjectDisposedException"/>.
 /// </summary>
 public sealed class OnnxBatchRunner : IDisposable
 {
     private readonly InferenceSession session;
+    // One RunOptions for the session's life. A RunOptions created per call and never referenced after OrtRun starts
+    // is garbage as soon as its native handle has been read: a GC during the native call finalizes it, ORT's worker
+    // threads then read freed memory, and the process dies with SIGSEGV or SIGFPE. That happened whenever another thread
+    // allocated enough to trigger a GC during a batch (busy machines, trainers running beside the featurizer).
+    private readonly RunOptions runOptions = new();
     private readonly string inputName;
     private readonly string outputName;
+    // Calls in flight; Dispose must not release the native session under a running call.
+    private readonly ReaderWriterLockSlim lifetime = new(LockRecursionPolicy.NoRecursion);
+    private bool disposed;
 
     /// <summary>Creates the session from model bytes.</summary>
     /// <param name="model">The ONNX model (one float image input, one float [N,D] output).</param>
@@ -39,13 +48,33 @@ public sealed class OnnxBatchRunner : IDisposable
     /// <summary>Runs a batch held in <paramref name="pixels"/> (first n·3·h·w values) and returns n·D floats.</summary>
     public float[] Run(float[] pixels, int n, int height, int width)
     {
-        long[] shape = [n, 3, height, width];
-        var memory = new Memory<float>(pixels, 0, n * 3 * height * width);
-        using var input = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, memory, shape);
-        using var outputs = session.Run(new RunOptions(), [inputName], [input], [outputName]);
-        return outputs[0].GetTensorDataAsSpan<float>().ToArray();
+        ArgumentNullException.ThrowIfNull(pixels);
+        int count = checked(n * 3 * height * width);
+        if (n < 1 || count > pixels.Length)
+            throw new ArgumentException($"A batch of {n} images of 3×{height}×{width} needs {count} values; the buffer holds {pixels.Length}.", nameof(pixels));
+        lifetime.EnterReadLock();
+        try
+        {
+            ObjectDisposedException.ThrowIf(disposed, this);
+            long[] shape = [n, 3, height, width];
+            using var input = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, new Memory<float>(pixels, 0, count), shape);
+            using var outputs = session.Run(runOptions, [inputName], [input], [outputName]);
+            return outputs[0].GetTensorDataAsSpan<float>().ToArray();
+        }
+        finally { lifetime.ExitReadLock(); }
     }
 
     /// <inheritdoc/>
-    public void Dispose() => session.Dispose();
+    public void Dispose()
+    {
+        lifetime.EnterWriteLock();
+        try
+        {
+            if (disposed) return;
+            disposed = true;
+            session.Dispose();
+            runOptions.Dispose();
+        }
+        finally { lifetime.ExitWriteLock(); }
+    }
 }

@@ -43,6 +43,9 @@ public sealed class EarlyStopping(int patience = 3, double minDelta = 0.0, Early
         return (improved, Wait >= Patience);
     }
 
+    /// <summary>The configuration (not the state): what decides whether a checkpoint belongs to the same run.</summary>
+    public override string ToString() => FormattableString.Invariant($"EarlyStopping(patience {Patience}, minDelta {MinDelta}, {Metric})");
+
     /// <summary>Restores the state saved in a checkpoint (for resume).</summary>
     public void Restore(double best, int bestEpoch, int wait) { Best = best; BestEpoch = bestEpoch; Wait = wait; }
 }

@@ -22,21 +22,25 @@ internal sealed class TrainingWorkspace : IDisposable
     private readonly bool temporary;
     private readonly TorchSharp.Modules.SummaryWriter? tensorboard;
 
-    public TrainingWorkspace(string? path, TransferLearningOptions options, string dataFingerprint)
+    /// <param name="path">The workspace folder; null for a temporary one deleted on dispose.</param>
+    /// <param name="settings">Everything that decides the run (<see cref="TrainingFingerprint.Of"/>).</param>
+    /// <param name="log">Told when the folder held a different run and training starts fresh.</param>
+    public TrainingWorkspace(string? path, IReadOnlyDictionary<string, string> settings, Action<string>? log)
     {
         temporary = path is null;
         Folder = path ?? Path.Combine(Path.GetTempPath(), "mlnettransfer-train-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(Folder);
-        Fingerprint = $"{dataFingerprint}|{options.Strategy}|{options.Backbone.Name}|{options.Epochs}|{options.BatchSize}|{options.LearningRate}|{options.ImageSize}|{options.Seed}|{options.Head}|{options.Augmentation}";
+        Settings = settings;
         if (!temporary)
         {
+            StartFreshIfAnotherRun(log);
             try { tensorboard = torch.utils.tensorboard.SummaryWriter(Path.Combine(Folder, "tensorboard")); }
             catch (Exception ex) when (ex is IOException or TypeInitializationException or DllNotFoundException) { tensorboard = null; }
         }
     }
 
     public string Folder { get; }
-    private string Fingerprint { get; }
+    private IReadOnlyDictionary<string, string> Settings { get; }
     private string MetricsCsv => Path.Combine(Folder, "metrics.csv");
     private string Latest => Path.Combine(Folder, "latest");
     private string BestFolder => Path.Combine(Folder, "best");
@@ -70,7 +74,7 @@ internal sealed class TrainingWorkspace : IDisposable
         head.save(Path.Combine(folder, "head.bin"));
         ((TorchSharp.Modules.OptimizerHelper)optimizer).save_state_dict(Path.Combine(folder, "optimizer.bin"));
         var hashes = CheckpointFiles.ToDictionary(f => f, f => Sha256Of(Path.Combine(folder, f)));
-        var state = new CheckpointState(Fingerprint, nextEpoch, phase, history, es?.Best ?? 0, es?.BestEpoch ?? -1, es?.Wait ?? 0, hashes);
+        var state = new CheckpointState(new SortedDictionary<string, string>(Settings.ToDictionary(), StringComparer.Ordinal), nextEpoch, phase, history, es?.Best ?? 0, es?.BestEpoch ?? -1, es?.Wait ?? 0, hashes);
         AtomicFile.WriteAllText(Path.Combine(folder, "state.json"), JsonSerializer.Serialize(state, Json));
         AtomicFile.WriteAllText(Latest, Path.GetFileName(folder)); // the commit point
         foreach (var old in Directory.GetDirectories(Folder, "checkpoint-*").Where(d => d != folder)) Directory.Delete(old, true);
@@ -78,13 +82,11 @@ internal sealed class TrainingWorkspace : IDisposable
 
     public ResumeState? TryResume(OnnxTorchModule body, nn.Module<Tensor, Tensor> head)
     {
-        if (!File.Exists(Latest)) return null;
-        var folder = Path.Combine(Folder, File.ReadAllText(Latest).Trim());
-        var stateFile = Path.Combine(folder, "state.json");
-        if (!File.Exists(stateFile)) return null;
-        var state = JsonSerializer.Deserialize<CheckpointState>(File.ReadAllText(stateFile), Json)!;
-        if (state.Fingerprint != Fingerprint)
-            throw new InvalidOperationException($"{Folder}: the workspace holds a checkpoint of a different configuration ({state.Fingerprint}); use another WorkspacePath or delete it.");
+        if (ReadCheckpoint() is not var (folder, state)) return null;
+        // The constructor cleared a checkpoint of another run; one that differs now was written by a concurrent run.
+        var changed = state.Settings is null ? "no recorded settings" : TrainingFingerprint.Differences(state.Settings, Settings);
+        if (changed is not null)
+            throw new InvalidOperationException($"{Folder}: another run wrote a checkpoint here while this one started ({changed}); give each run its own WorkspacePath.");
         foreach (var (file, sha) in state.Sha256 ?? [])
             if (Sha256Of(Path.Combine(folder, file)) != sha)
                 throw new InvalidDataException($"{Path.Combine(folder, file)}: checkpoint file does not match its recorded sha256 (damaged on disk); delete {Folder} to train from the start.");
@@ -95,6 +97,31 @@ internal sealed class TrainingWorkspace : IDisposable
     }
 
     private string? resumedFolder;
+
+    private (string Folder, CheckpointState State)? ReadCheckpoint()
+    {
+        if (!File.Exists(Latest)) return null;
+        var folder = Path.Combine(Folder, File.ReadAllText(Latest).Trim());
+        var stateFile = Path.Combine(folder, "state.json");
+        if (!File.Exists(stateFile)) return null;
+        try { return (folder, JsonSerializer.Deserialize<CheckpointState>(File.ReadAllText(stateFile), Json)!); }
+        catch (JsonException ex) { throw new InvalidDataException($"{stateFile}: damaged checkpoint state ({ex.Message}); delete {Folder} to train from the start.", ex); }
+    }
+
+    // A workspace that holds a run with other settings would otherwise hand this run weights trained another way.
+    // latest goes first: it is the commit point, so a kill half-way through leaves no checkpoint that looks resumable.
+    private void StartFreshIfAnotherRun(Action<string>? log)
+    {
+        if (ReadCheckpoint() is not var (_, state)) return;
+        var changed = state.Settings is null ? "its checkpoint has no recorded settings (older version)" : TrainingFingerprint.Differences(state.Settings, Settings);
+        if (changed is null) return;
+        log?.Invoke($"{Folder} held a run with other settings ({changed}); starting fresh.");
+        File.Delete(Latest);
+        foreach (var old in Directory.GetDirectories(Folder, "checkpoint-*")) Directory.Delete(old, true);
+        foreach (var best in new[] { BestFolder, BestFolder + ".old", BestFolder + ".new", Path.Combine(Folder, "tensorboard") })
+            if (Directory.Exists(best)) Directory.Delete(best, true);
+        File.Delete(MetricsCsv);
+    }
 
     // Validation loss is NaN without validation data; JSON has no NaN, so write it as "NaN".
     private static readonly JsonSerializerOptions Json = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
@@ -150,6 +177,6 @@ internal sealed class TrainingWorkspace : IDisposable
             try { Directory.Delete(Folder, true); } catch (IOException) { }
     }
 
-    private sealed record CheckpointState(string Fingerprint, int NextEpoch, string Phase, List<EpochMetrics> History, double Best, int BestEpoch, int Wait,
+    private sealed record CheckpointState(SortedDictionary<string, string>? Settings, int NextEpoch, string Phase, List<EpochMetrics> History, double Best, int BestEpoch, int Wait,
         Dictionary<string, string>? Sha256 = null);
 }

@@ -62,22 +62,30 @@ public enum Augment
 /// </summary>
 public sealed class TransferLearningOptions
 {
+    /// <summary>A shallow copy (the caller's object is never changed by the trainer).</summary>
+    internal TransferLearningOptions Copy() => (TransferLearningOptions)MemberwiseClone();
+
     /// <summary>Image path column (text). Default <c>ImagePath</c>.</summary>
+    [DoesNotChangeTraining]
     public string ImageColumnName { get; set; } = "ImagePath";
 
     /// <summary>Label column (key). Default <c>Label</c>.</summary>
+    [DoesNotChangeTraining]
     public string LabelColumnName { get; set; } = "Label";
 
     /// <summary>Score column produced (class probabilities). Default <c>Score</c>.</summary>
+    [DoesNotChangeTraining]
     public string ScoreColumnName { get; set; } = "Score";
 
     /// <summary>Predicted label column produced (key, same key values as the label). Default <c>PredictedLabel</c>.</summary>
+    [DoesNotChangeTraining]
     public string PredictedLabelColumnName { get; set; } = "PredictedLabel";
 
     /// <summary>Pretrained backbone (catalog entry or ONNX file). Ignored by <see cref="TransferStrategy.Scratch"/>. Default MobileNetV2-int8.</summary>
     public BackboneInfo Backbone { get; set; } = BackboneCatalog.MobileNetV2Int8;
 
     /// <summary>Where backbone files are found. Default: <c>$MLNETTRANSFER_ASSETS</c>, then the user cache.</summary>
+    [DoesNotChangeTraining]
     public AssetResolver Assets { get; set; } = AssetResolver.Default;
 
     /// <summary>Strategy. Default <see cref="TransferStrategy.HeadOnly"/>.</summary>
@@ -139,9 +147,12 @@ public sealed class TransferLearningOptions
 
     /// <summary>
     /// Folder for checkpoints, the bottleneck cache (memory-mapped files, reused by later runs with the same data and frozen
-    /// weights), metrics.csv and TensorBoard events; a run resumes from the last checkpoint found there. Default null: a
+    /// weights), metrics.csv and TensorBoard events; a run resumes from the last checkpoint found there when every setting that changes
+    /// training (all options but column names, callbacks and folders), the data and the starting weights are the same;
+    /// otherwise it starts fresh and says so through <see cref="Log"/>. Default null: a
     /// fresh temp folder, deleted after training.
     /// </summary>
+    [DoesNotChangeTraining]
     public string? WorkspacePath { get; set; }
 
     /// <summary>
@@ -154,15 +165,25 @@ public sealed class TransferLearningOptions
     public int Seed { get; set; } = 1;
 
     /// <summary>Called after each epoch with its metrics (ImageClassificationTrainer's MetricsCallback). Default null.</summary>
+    [DoesNotChangeTraining]
     public Action<EpochMetrics>? MetricsCallback { get; set; }
 
     /// <summary>
     /// Called when training resumes from a checkpoint in <see cref="WorkspacePath"/>, with the number of epochs already
     /// done (a run that was interrupted continues where its last checkpoint left it). Default null.
     /// </summary>
+    [DoesNotChangeTraining]
     public Action<int>? ResumeCallback { get; set; }
 
+    /// <summary>
+    /// Called with one-line messages meant for a person, such as that <see cref="WorkspacePath"/> held a run with other
+    /// settings and training starts fresh (and which settings differ). Default null.
+    /// </summary>
+    [DoesNotChangeTraining]
+    public Action<string>? Log { get; set; }
+
     /// <summary>Called during an epoch with (epoch, images done, images in epoch) for progress bars. Default null.</summary>
+    [DoesNotChangeTraining]
     public Action<int, long, long>? Progress { get; set; }
 }
 

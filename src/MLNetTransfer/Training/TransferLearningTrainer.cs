@@ -60,29 +60,37 @@ public static class TransferLearningTrainer
     }
 
     private static TrainedNetwork Continue(TrainedNetwork saved, ImagePixelStore train, int[] trainLabels, ImagePixelStore? validation,
-        int[]? validationLabels, TransferLearningOptions options, CancellationToken cancel) =>
-        Fit(saved.Body, saved.Head, saved.Mean, saved.Std, train, trainLabels, validation, validationLabels, saved.Labels,
-            new TransferLearningOptions
-            {
-                // The saved network fixes architecture, sizes and normalization; the schedule and strategy come from the caller.
-                Strategy = options.Strategy == TransferStrategy.Scratch ? TransferStrategy.FullFineTune : options.Strategy,
-                UnfrozenBlocks = options.UnfrozenBlocks, WarmupEpochs = options.WarmupEpochs, BackboneLrFactor = options.Strategy == TransferStrategy.Scratch ? 1.0 : options.BackboneLrFactor,
-                LayerwiseLrFactor = options.LayerwiseLrFactor, Epochs = options.Epochs, BatchSize = options.BatchSize, LearningRate = options.LearningRate,
-                Schedule = options.Schedule, Optimizer = options.Optimizer, WeightDecay = options.WeightDecay, L1 = options.L1, DropoutRate = options.DropoutRate,
-                Head = options.Head, Augmentation = options.Augmentation, ImageSize = saved.ImageSize, EarlyStopping = options.EarlyStopping,
-                WorkspacePath = options.WorkspacePath, Seed = options.Seed, MetricsCallback = options.MetricsCallback, Progress = options.Progress,
-                Backbone = options.Backbone, Assets = options.Assets,
-            }, cancel);
+        int[]? validationLabels, TransferLearningOptions options, CancellationToken cancel)
+    {
+        // The saved network fixes architecture, sizes and normalization; everything else comes from the caller.
+        var continued = options.Copy();
+        continued.Strategy = options.Strategy == TransferStrategy.Scratch ? TransferStrategy.FullFineTune : options.Strategy;
+        continued.BackboneLrFactor = options.Strategy == TransferStrategy.Scratch ? 1.0 : options.BackboneLrFactor;
+        continued.ImageSize = saved.ImageSize;
+        return Fit(saved.Body, saved.Head, saved.Mean, saved.Std, train, trainLabels, validation, validationLabels, saved.Labels, continued, cancel);
+    }
 
     private static TrainedNetwork Fit(OnnxTorchModule body, nn.Module<Tensor, Tensor> head, float[] mean, float[] std, ImagePixelStore train,
         int[] trainLabels, ImagePixelStore? validation, int[]? validationLabels, IReadOnlyList<string> labels, TransferLearningOptions options,
         CancellationToken cancel)
     {
-        // A checkpoint is only resumed for the same configuration and the same data (count and label sum as a cheap check).
-        using var workspace = new TrainingWorkspace(options.WorkspacePath, options, $"{train.Count}|{labels.Count}|{trainLabels.Sum()}|{validation?.Count ?? 0}");
+        // A checkpoint is only resumed for the same settings, the same data (count and label sum as a cheap check) and
+        // the same starting weights (another backbone file, another task-A network, another saved network to continue).
+        var settings = TrainingFingerprint.Of(options, $"{train.Count} images, {labels.Count} classes, label sum {trainLabels.Sum()}, {validation?.Count ?? 0} validation",
+            WeightsDigest(body, head));
+        using var workspace = new TrainingWorkspace(options.WorkspacePath, settings, options.Log);
         var run = new Run(body, head, train, trainLabels, validation, validationLabels, options, new BatchTransforms(options.ImageSize, mean, std), workspace, cancel);
         var stopReason = run.Execute();
         return new TrainedNetwork(body, head, labels, options.ImageSize, mean, std, run.History, stopReason);
+    }
+
+    private static string WeightsDigest(params nn.Module[] modules)
+    {
+        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        using var _ = torch.no_grad();
+        foreach (var p in modules.SelectMany(m => m.parameters()))
+            hash.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(p.detach().cpu().contiguous().data<float>().ToArray().AsSpan()));
+        return Convert.ToHexStringLower(hash.GetHashAndReset())[..16];
     }
 
     private static (OnnxTorchModule Body, float[] Mean, float[] Std) CreateBody(TransferLearningOptions options)
