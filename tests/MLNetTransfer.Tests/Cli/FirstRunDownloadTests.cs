@@ -91,6 +91,26 @@ public class FirstRunDownloadTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public void Train_needs_a_folder_or_a_dataset_and_not_both()
+    {
+        var neither = CliProcess.Run("train", "--out", dir.Combine("o"));
+        Assert.Equal(2, neither.ExitCode);
+        Assert.Contains("--train DIR", neither.Stderr);
+        Assert.Contains("--dataset cifar10|mnist", neither.Stderr);
+        var both = CliProcess.Run("train", "--dataset", "cifar10", "--test", TestAssets.Cifar10Test, "--out", dir.Combine("o"));
+        Assert.Equal(2, both.ExitCode);
+        Assert.Contains("--dataset brings its own train and test splits", both.Stderr);
+    }
+
+    [Fact]
+    public void Progress_line_shows_bytes_rate_and_time_left()
+    {
+        var line = MLNetTransfer.Cli.DownloadProgressLine.Format(new MLNetTransfer.Backbones.DownloadProgress(
+            "cifar10-binary", "http://x/a", 81L << 20, 162L << 20, 4.5 * (1 << 20), TimeSpan.FromSeconds(75), Completed: false));
+        Assert.Equal("downloading cifar10-binary [############............]  50% 81.0/162.0 MiB  4.5 MiB/s  ETA 1:15", line);
+    }
+
+    [Fact]
     public void Train_dataset_mnist_downloads_quietly_and_trains_on_the_digits()
     {
         var files = TinyDatasets.MnistFiles(out var train, out var test);
