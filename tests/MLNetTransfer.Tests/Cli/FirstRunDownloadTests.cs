@@ -61,7 +61,7 @@ public class FirstRunDownloadTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(0, rb.ExitCode);
         Assert.Single(server.Requests, r => r.Path == Archive);
         Assert.Contains("waiting for another process", ra.Stderr + rb.Stderr);
-        var downloader = ra.Stderr.Contains("downloading cifar10-binary") ? ra : rb;
+        var downloader = ra.Stderr.Contains("downloading cifar10-binary [") ? ra : rb; // the bar, not the waiting note
         Assert.Contains("KiB/s", downloader.Stderr); // 130 KB over 5 s
         Assert.Contains("done", downloader.Stderr);
         foreach (var r in new[] { ra, rb }) Assert.Contains($"CIFAR-10: PNG folders in {dir.Combine("cache", "mlnettransfer", "datasets", "cifar10")}", r.Stdout);
