@@ -74,6 +74,34 @@ public class FirstRunDownloadTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public void Demo_killed_mid_download_resumes_with_a_range_request_on_the_next_run()
+    {
+        var (train, test) = TinyDatasets.CifarRecords();
+        var archive = TinyDatasets.CifarArchive(train, test);
+        server.Add(Archive, archive);
+        server.Script(Archive, new Behaviour.Slow(TimeSpan.FromSeconds(30)));
+        var (assets, env) = FreshMachine(new() { ["cifar10-binary"] = archive });
+        var partial = dir.Combine("cache", "mlnettransfer", "datasets", $".{Archive}.partial");
+
+        var first = CliProcess.Start(env, "--assets", assets, "--quiet", "demo", "--per-class", "3", "--out", dir.Combine("a"));
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!(File.Exists(partial) && new FileInfo(partial).Length > 0) && DateTime.UtcNow < deadline) Thread.Sleep(100);
+        first.Process.Kill(entireProcessTree: true); // kill -9 in the middle of the body
+        first.Process.WaitForExit();
+        long kept = new FileInfo(partial).Length;
+        Assert.InRange(kept, 1, archive.Length - 1);
+        Assert.False(File.Exists(dir.Combine("cache", "mlnettransfer", "datasets", Archive)));
+
+        var second = Log(CliProcess.Run(env, "--assets", assets, "--quiet", "demo", "--per-class", "3", "--out", dir.Combine("b")), "second");
+        Assert.Equal(0, second.ExitCode);
+        var resumed = server.Requests[^1];
+        Assert.Equal(kept, resumed.RangeFrom);
+        Assert.Equal(206, resumed.Status);
+        Assert.Equal(archive.Length - kept, resumed.BodyBytes);
+        Assert.Equal(test.Count, ClassificationReport.Load(dir.Combine("b", "metrics.json")).Count);
+    }
+
+    [Fact]
     public void Offline_demo_exits_2_with_one_line_naming_the_asset_url_and_variable()
     {
         var (train, test) = TinyDatasets.CifarRecords();
