@@ -15,10 +15,13 @@ namespace MLNetTransfer.Backbones;
 internal static class AssetDownloader
 {
     /// <summary>Why a download gave up; the resolver turns it into a message naming what to set instead.</summary>
-    internal sealed class Failure(string reason, bool integrity, Exception? inner = null) : Exception(reason, inner)
+    internal sealed class Failure(string reason, bool integrity, Exception? inner = null, bool permanent = false) : Exception(reason, inner)
     {
         /// <summary>True when bytes arrived but failed the size or checksum check (a different file, not the network).</summary>
         public bool Integrity { get; } = integrity;
+
+        /// <summary>True when a retry cannot help (HTTP 404, a full disk): given up at once.</summary>
+        public bool Permanent { get; } = permanent;
     }
 
     /// <exception cref="Failure">Every attempt failed, the server refused the file, or the checks failed.</exception>
@@ -51,7 +54,7 @@ internal static class AssetDownloader
             {
                 Fetch(asset, url, partial, options);
             }
-            catch (Failure ex) when (!ex.Integrity && IsPermanent(ex.InnerException)) { throw; }
+            catch (Failure ex) when (ex.Permanent) { throw; }
             catch (Failure ex)
             {
                 if (ex.Integrity) File.Delete(partial);
@@ -87,8 +90,8 @@ internal static class AssetDownloader
     }
 
     // 4xx (except 408 Request Timeout and 429 Too Many Requests) will not change on a retry.
-    private static bool IsPermanent(Exception? ex) =>
-        ex is HttpRequestException { StatusCode: HttpStatusCode code } && (int)code is >= 400 and < 500 && code is not (HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests);
+    private static bool IsPermanent(HttpRequestException ex) =>
+        ex.StatusCode is HttpStatusCode code && (int)code is >= 400 and < 500 && code is not (HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests);
 
     /// <summary>One HTTP attempt: appends to <paramref name="partial"/> from where it ends, or restarts it when the server ignores the range.</summary>
     private static void Fetch(AssetInfo asset, string url, string partial, DownloadOptions options)
@@ -105,7 +108,7 @@ internal static class AssetDownloader
             FetchAsync(asset, url, partial, have, options).GetAwaiter().GetResult();
         }
         catch (Failure) { throw; }
-        catch (HttpRequestException ex) { throw new Failure(ex.StatusCode is HttpStatusCode code ? $"HTTP {(int)code} {code}" : ex.Message, false, ex); }
+        catch (HttpRequestException ex) { throw new Failure(ex.StatusCode is HttpStatusCode code ? $"HTTP {(int)code} {code}" : ex.Message, false, ex, IsPermanent(ex)); }
         catch (OperationCanceledException ex) { throw new Failure($"no data from the server for {options.ReadTimeout.TotalSeconds:0} s", false, ex); }
         catch (IOException ex) when (ex is not FileNotFoundException) { throw new Failure($"connection lost ({ex.Message.TrimEnd('.')})", false, ex); }
     }
@@ -132,7 +135,8 @@ internal static class AssetDownloader
         long? declared = response.Content.Headers.ContentLength;
 
         using var body = await response.Content.ReadAsStreamAsync().ConfigureAwait(false);
-        using var file = new FileStream(partial, resumed ? FileMode.Append : FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
+        // Unbuffered: every byte received is in the file at once, so a kill loses nothing to resume and a full disk fails in Write.
+        using var file = new FileStream(partial, resumed ? FileMode.Append : FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0);
         var buffer = new byte[1 << 16];
         var clock = Stopwatch.StartNew();
         long start = have, lastReport = -1;
@@ -141,7 +145,7 @@ internal static class AssetDownloader
             using var silence = new CancellationTokenSource(options.ReadTimeout);
             int n = await body.ReadAsync(buffer, silence.Token).ConfigureAwait(false);
             if (n == 0) break;
-            file.Write(buffer, 0, n);
+            Write(file, buffer, n, partial);
             have += n;
             if (total is long t && have > t)
                 throw new Failure($"the server sent more than the expected {t:N0} bytes", true);
@@ -151,10 +155,24 @@ internal static class AssetDownloader
                 options.Progress(Report(asset, url, have, start, total, clock.Elapsed, completed: false));
             }
         }
-        file.Flush(flushToDisk: true);
+        Write(file, buffer, 0, partial);
         if (declared is long d && have - start != d)
             throw new Failure($"connection closed after {have - start:N0} of {d:N0} bytes", false);
         options.Progress?.Invoke(Report(asset, url, have, start, total, clock.Elapsed, completed: true));
+    }
+
+    /// <summary>Appends (or, with no bytes, flushes to disk); a write error (a full disk) is permanent, not a network fault to retry.</summary>
+    private static void Write(FileStream file, byte[] buffer, int count, string path)
+    {
+        try
+        {
+            if (count > 0) file.Write(buffer, 0, count);
+            else file.Flush(flushToDisk: true);
+        }
+        catch (IOException ex)
+        {
+            throw new Failure($"cannot write {path} ({ex.Message.TrimEnd('.')})", integrity: false, ex, permanent: true);
+        }
     }
 
     private static DownloadProgress Report(AssetInfo asset, string url, long have, long start, long? total, TimeSpan elapsed, bool completed)

@@ -221,6 +221,20 @@ public class DatasetDownloadTests : IDisposable
     }
 
     [Fact]
+    public void Full_disk_is_not_retried_and_names_the_file_and_the_cause()
+    {
+        Directory.CreateDirectory(Cache);
+        using var tiny = ScratchMount.Tiny(Cache, 64) ?? throw new InvalidOperationException("this test needs the right to mount a tmpfs (root with CAP_SYS_ADMIN)");
+        Assert.True(cifar.Value.Archive.Length > 64 * 1024, "the archive must not fit the 64 KB disk");
+        var ex = Assert.Throws<AssetNotFoundException>(() => Cifar10.Locate(Resolver(attempts: 3)));
+        Assert.Contains("cannot write", ex.Message);
+        Assert.Contains($".{Archive}.partial", ex.Message);
+        Assert.Contains(tiny.ErrorText, ex.Message);
+        Assert.Equal(1, ArchiveRequests); // a full disk is not a network fault
+        Assert.False(File.Exists(Path.Combine(Cache, "datasets", Archive)));
+    }
+
+    [Fact]
     public void Mnist_downloads_its_four_files_verified_and_reads_the_same_digits()
     {
         var files = TinyDatasets.MnistFiles(out var train, out var test);
