@@ -1,7 +1,7 @@
 using MLNetTransfer.Bench;
 
 // Benchmarks: long measurements that do not belong in tests. Each prints a markdown table row set to stdout.
-// Usage: dotnet run -c Release --project bench/MLNetTransfer.Bench -- <featurize|rss|cifar-full|torch|first-run> [--quick]
+// Usage: dotnet run -c Release --project bench/MLNetTransfer.Bench -- <featurize|rss|cifar-full|torch|soak|first-run|...> [--quick]
 var what = args.FirstOrDefault() ?? "featurize";
 bool quick = args.Contains("--quick");
 var assets = Environment.GetEnvironmentVariable("MLNETTRANSFER_ASSETS")
@@ -20,6 +20,7 @@ switch (what)
     case "probe-settings": ProbeVariantsBench.RunTrainerSettings(assets); break;
     case "probe-l1": ProbeVariantsBench.RunL1Sweep(assets); break;
     case "probe-l1-sizes": ProbeVariantsBench.RunL1BySize(assets); break;
+    case "soak": SoakBench.Run(assets, TimeSpan.FromMinutes(quick ? 1 : 10)); break;
     default: Console.Error.WriteLine($"unknown benchmark '{what}'"); return 2;
 }
 return 0;

@@ -12,7 +12,7 @@ internal static class FeaturizeCommand
 {
     public static Command Create()
     {
-        var images = new Option<string>("--images") { Description = "Images, one folder per class", Required = true };
+        var images = new Option<string>("--images") { Description = "Images: a folder of images, or one sub-folder per class (the label column)", Required = true };
         var backbone = CommonOptions.Backbone();
         var featureNode = CommonOptions.FeatureNode();
         var output = new Option<string>("--out") { Description = "Output .parquet file", Required = true };
@@ -25,7 +25,7 @@ internal static class FeaturizeCommand
         {
             var quiet = result.GetValue(CommonOptions.Quiet);
             OutputLocation.RequireWritableFile(result.GetValue(output)!, "--out");
-            IReadOnlyList<LabeledImage> items = TrainingData.Scan(result.GetValue(images)!, null, 1);
+            IReadOnlyList<LabeledImage> items = TrainingData.Scan(result.GetValue(images)!, null, 1, allowUnlabeled: true);
             if (result.GetValue(shard) is { } spec)
             {
                 var (index, count) = ParseShard(spec);

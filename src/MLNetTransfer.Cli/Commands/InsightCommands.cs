@@ -12,7 +12,7 @@ internal static class InsightCommands
 {
     public static Command Similar()
     {
-        var images = new Option<string>("--images") { Description = "Images, one folder per class", Required = true };
+        var images = new Option<string>("--images") { Description = "Images: a folder of images, or one sub-folder per class", Required = true };
         var backbone = CommonOptions.Backbone();
         var featureNode = CommonOptions.FeatureNode();
         var maxPerClass = CommonOptions.MaxPerClass();
@@ -22,7 +22,7 @@ internal static class InsightCommands
         command.SetAction(result => CliRunner.Guard(() =>
         {
             OutputLocation.RequireWritableFolder(result.GetValue(output)!, "--out");
-            var listed = TrainingData.Scan(result.GetValue(images)!, result.GetValue(maxPerClass), 1);
+            var listed = TrainingData.Scan(result.GetValue(images)!, result.GetValue(maxPerClass), 1, allowUnlabeled: true);
             var featurizer = new ImageFeaturizer(new FeaturizeImageOptions
             {
                 Backbone = CommonOptions.ResolveBackbone(result, backbone, featureNode), Assets = CommonOptions.Resolver(result),
@@ -33,16 +33,17 @@ internal static class InsightCommands
             var outDir = result.GetValue(output)!;
             Directory.CreateDirectory(outDir);
             EmbeddingSimilarity.SaveHeatmap(matrix, [.. listed.Select(i => i.Label)], Path.Combine(outDir, "similarity.png"));
-            var csv = new System.Text.StringBuilder("image,label,rank,neighbour,neighbour_label,cosine\n");
+            var csv = new CsvText("image", "label", "rank", "neighbour", "neighbour_label", "cosine");
             foreach (var row in neighbours)
                 for (int r = 0; r < row.Count; r++)
                 {
                     var (a, b) = (listed[row[r].Index], listed[row[r].Other]);
-                    csv.Append(CultureInfo.InvariantCulture, $"\"{a.Path}\",{a.Label},{r + 1},\"{b.Path}\",{b.Label},{row[r].Similarity:F4}\n");
+                    csv.Row(a.Path, a.Label, (r + 1).ToString(CultureInfo.InvariantCulture), b.Path, b.Label, row[r].Similarity.ToString("F4", CultureInfo.InvariantCulture));
                 }
             AtomicFile.WriteAllText(Path.Combine(outDir, "neighbours.csv"), csv.ToString());
+            bool labeled = listed.Any(i => i.Label != ImageFolder.Unlabeled);
             double same = neighbours.Select((n, i) => listed[n[0].Other].Label == listed[i].Label ? 1.0 : 0.0).Average();
-            Console.WriteLine($"{embeddings.Count} images; nearest neighbour shares the label for {same:P1}; wrote {Path.GetFullPath(outDir)}");
+            Console.WriteLine($"{embeddings.Count} images{(labeled ? $"; nearest neighbour shares the label for {same:P1}" : "")}; wrote {Path.GetFullPath(outDir)}");
             return ExitCodes.Ok;
         }));
         return command;

@@ -12,13 +12,16 @@ internal static class PredictCommand
     {
         var model = new Option<string>("--model") { Description = "model.zip written by train", Required = true };
         var json = new Option<bool>("--json") { Description = "JSON output: [{image, label, score, scores{label: p}}]" };
-        var images = new Argument<string[]>("images") { Description = "Image files", Arity = ArgumentArity.OneOrMore };
+        var images = new Argument<string[]>("images") { Description = "Image files, or folders of images (flat, or one sub-folder per class)", Arity = ArgumentArity.OneOrMore };
         var command = new Command("predict", "Predict the class of image files") { model, json, images };
         command.SetAction(result => CliRunner.Guard(() =>
         {
             var ml = new MLContext(1);
             var classifier = ImageClassifierModel.Load(ml, result.GetValue(model)!);
-            var predictions = classifier.Predict(ml, result.GetValue(images)!);
+            // A folder stands for the images in it, in the scan's order (class folders, then names).
+            var files = result.GetValue(images)!.SelectMany(p => Directory.Exists(p)
+                ? TrainingData.Scan(p, null, 1, allowUnlabeled: true).Select(i => i.Path) : [p]).ToList();
+            var predictions = classifier.Predict(ml, files);
             if (result.GetValue(json))
             {
                 var rows = predictions.Select(p => new

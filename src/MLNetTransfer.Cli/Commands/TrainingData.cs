@@ -22,10 +22,13 @@ internal static class TrainingData
         return (split.Train, split.Validation);
     }
 
-    /// <summary>Scans a folder-per-class tree, printing each skipped file and warning on stderr.</summary>
-    public static IReadOnlyList<LabeledImage> Scan(string dir, int? perClass, int seed)
+    /// <summary>
+    /// Scans a folder-per-class tree (or, with <paramref name="allowUnlabeled"/>, a flat folder of images whose labels are
+    /// empty), printing each skipped file and warning on stderr.
+    /// </summary>
+    public static IReadOnlyList<LabeledImage> Scan(string dir, int? perClass, int seed, bool allowUnlabeled = false)
     {
-        var listing = ImageFolder.Scan(dir, new ImageFolderOptions { MaxPerClass = perClass, Seed = seed });
+        var listing = ImageFolder.Scan(dir, new ImageFolderOptions { MaxPerClass = perClass, Seed = seed, AllowUnlabeled = allowUnlabeled });
         foreach (var skipped in listing.Skipped) Console.Error.WriteLine($"skipped: {skipped.Path}: {skipped.Reason}");
         foreach (var warning in listing.Warnings) Console.Error.WriteLine($"warning: {warning}");
         return listing.Images;

@@ -22,6 +22,13 @@ public sealed class ImageFolderOptions
     /// Default <see cref="ImageFolder.DefaultMaxImagePixels"/> (100 megapixels).
     /// </summary>
     public long MaxImagePixels { get; set; } = ImageFolder.DefaultMaxImagePixels;
+
+    /// <summary>
+    /// Accept a flat folder of images with no class sub-folders, for work that needs no labels (featurizing, finding
+    /// neighbours, predicting): its images get the label <see cref="ImageFolder.Unlabeled"/> (empty). Sub-folders, when
+    /// there are any, still give the labels. Default false (training needs labels).
+    /// </summary>
+    public bool AllowUnlabeled { get; set; }
 }
 
 /// <summary>The result of scanning a folder-per-class tree.</summary>
@@ -39,6 +46,9 @@ public static class ImageFolder
     /// <summary>The default pixel limit of <see cref="Check(string, long)"/>: 100 megapixels.</summary>
     public const long DefaultMaxImagePixels = 100_000_000;
 
+    /// <summary>The label of images from a flat folder (<see cref="ImageFolderOptions.AllowUnlabeled"/>): empty.</summary>
+    public const string Unlabeled = "";
+
     /// <summary>File extensions read as images (case-insensitive).</summary>
     public static IReadOnlySet<string> Extensions { get; } =
         new HashSet<string>([".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp"], StringComparer.OrdinalIgnoreCase);
@@ -55,34 +65,41 @@ public static class ImageFolder
         var skipped = new List<SkippedImage>();
         var warnings = new List<string>();
 
-        var stray = Directory.EnumerateFiles(full).Where(f => Extensions.Contains(Path.GetExtension(f))).Take(3).ToList();
+        var rootImages = Directory.EnumerateFiles(full).Where(f => Extensions.Contains(Path.GetExtension(f))).Order(StringComparer.Ordinal).ToList();
         foreach (var dir in Directory.EnumerateDirectories(full).Order(StringComparer.Ordinal))
         {
             var info = new DirectoryInfo(dir);
             if (info.LinkTarget is not null && !options.FollowSymlinks) { warnings.Add($"{dir}: symbolic link not followed"); continue; }
-            var label = info.Name;
-            int before = images.Count;
             var files = EnumerateFiles(dir, options.FollowSymlinks, warnings).Where(f => Extensions.Contains(Path.GetExtension(f))).ToList();
-            // Validation decodes every file (cheaply, but large photos add up): spread it over the cores, keep the order.
-            var problems = new string?[files.Count];
-            if (options.ValidateImages) Parallel.For(0, files.Count, i => problems[i] = Check(files[i], options.MaxImagePixels));
-            for (int i = 0; i < files.Count; i++)
-            {
-                if (problems[i] is null) images.Add(new LabeledImage(files[i], label));
-                else skipped.Add(new SkippedImage(files[i], problems[i]!));
-            }
-            if (images.Count == before) warnings.Add($"{dir}: class folder '{label}' has no usable image; class left out");
+            if (AddUsable(files, info.Name, options, images, skipped) == 0) warnings.Add($"{dir}: class folder '{info.Name}' has no usable image; class left out");
         }
+        if (images.Count == 0 && options.AllowUnlabeled && rootImages.Count > 0)
+            AddUsable(rootImages, Unlabeled, options, images, skipped);
+        else if (rootImages.Count > 0)
+            warnings.Add($"{root}: image files directly in the root are ignored (labels come from sub-folders)");
         if (images.Count == 0)
-            throw new InvalidDataException(stray.Count > 0
+            throw new InvalidDataException(rootImages.Count > 0 && !options.AllowUnlabeled
                 ? $"{root}: images lie directly in the folder; put them in one sub-folder per class (e.g. {root}/cat/1.jpg)."
-                : $"{root}: no class folder with a usable image ({skipped.Count} files skipped).");
-        if (stray.Count > 0) warnings.Add($"{root}: image files directly in the root are ignored (labels come from sub-folders)");
+                : $"{root}: no {(options.AllowUnlabeled ? "" : "class folder with a ")}usable image ({skipped.Count} files skipped).");
 
         IReadOnlyList<LabeledImage> result = images;
         if (options.MaxPerClass is int n) result = Stratified.Sample(images, i => i.Label, n, options.Seed);
         var classes = result.Select(i => i.Label).Distinct().Order(StringComparer.Ordinal).ToList();
         return new ImageFolderListing(full, result, classes, skipped, warnings);
+    }
+
+    // Validation decodes every file (cheaply, but large photos add up): spread it over the cores, keep the order.
+    private static int AddUsable(List<string> files, string label, ImageFolderOptions options, List<LabeledImage> images, List<SkippedImage> skipped)
+    {
+        var problems = new string?[files.Count];
+        if (options.ValidateImages) Parallel.For(0, files.Count, i => problems[i] = Check(files[i], options.MaxImagePixels));
+        int added = 0;
+        for (int i = 0; i < files.Count; i++)
+        {
+            if (problems[i] is null) { images.Add(new LabeledImage(files[i], label)); added++; }
+            else skipped.Add(new SkippedImage(files[i], problems[i]!));
+        }
+        return added;
     }
 
     /// <summary>

@@ -49,11 +49,11 @@ internal sealed class TrainingWorkspace : IDisposable
     public void Log(IReadOnlyList<EpochMetrics> history)
     {
         var inv = CultureInfo.InvariantCulture;
-        var csv = new System.Text.StringBuilder("epoch,phase,train_loss,train_accuracy,val_loss,val_accuracy,learning_rate,seconds,images_per_second\n");
+        var csv = new CsvText("epoch", "phase", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "learning_rate", "seconds", "images_per_second");
         foreach (var e in history)
-            csv.Append(string.Join(",", e.Epoch + 1, e.Phase, e.TrainLoss.ToString("G6", inv), e.TrainAccuracy.ToString("G6", inv),
+            csv.Row((e.Epoch + 1).ToString(inv), e.Phase, e.TrainLoss.ToString("G6", inv), e.TrainAccuracy.ToString("G6", inv),
                 e.ValidationLoss.ToString("G6", inv), e.ValidationAccuracy.ToString("G6", inv), e.LearningRate.ToString("G6", inv),
-                e.Seconds.ToString("F2", inv), e.ImagesPerSecond.ToString("F1", inv))).Append('\n');
+                e.Seconds.ToString("F2", inv), e.ImagesPerSecond.ToString("F1", inv));
         AtomicFile.WriteAllText(MetricsCsv, csv.ToString());
         var m = history[^1];
         if (tensorboard is null) return;

@@ -27,6 +27,12 @@ public class HostileInputCorpusTests(ITestOutputHelper output)
 
     private static string[] Cli(string line) => line.Split(' ');
 
+    private static void FlatFolder(string dir)
+    {
+        Directory.CreateDirectory(Path.Combine(dir, "data"));
+        File.WriteAllBytes(Path.Combine(dir, "data", "x.jpg"), RealJpeg());
+    }
+
     /// <summary>A valid dataset: classes a (cats) and b (dogs), three real CIFAR-10 images each; returns the folder of class a.</summary>
     private static string Dataset(string dir, string name = "data", int perClass = 3)
     {
@@ -109,7 +115,8 @@ public class HostileInputCorpusTests(ITestOutputHelper output)
         new("symbolic link loop in a class folder", dir => Directory.CreateSymbolicLink(Path.Combine(Dataset(dir), "loop"), Path.Combine(dir, "data")),
             Cli(Featurize), 0, ["symbolic link"], Rows: 6),
         new("empty class folder", dir => { Dataset(dir); Directory.CreateDirectory(Path.Combine(dir, "data", "c")); }, Cli(Featurize), 0, ["'c' has no usable image"], Rows: 6),
-        new("images directly in the root, no class folders", dir => { Directory.CreateDirectory(Path.Combine(dir, "data")); File.WriteAllBytes(Path.Combine(dir, "data", "x.jpg"), RealJpeg()); }, Cli(Featurize), 2, ["sub-folder per class"]),
+        new("images directly in the root, no class folders (train)", FlatFolder, Cli(TrainProbe), 2, ["sub-folder per class"]),
+        new("images directly in the root, no class folders (featurize: unlabelled rows)", FlatFolder, Cli(Featurize), 0, [], Rows: 1),
         new("missing image folder", _ => { }, Cli(Featurize), 2, ["data", "not found"]),
         new("one class only", dir => { Dataset(dir); Directory.Delete(Path.Combine(dir, "data", "b"), true); }, Cli(TrainProbe), 2, ["at least 2 classes"]),
         new("test labels unseen in training", dir => { Dataset(dir); Dataset(dir, "test"); Directory.Move(Path.Combine(dir, "test", "b"), Path.Combine(dir, "test", "zebra")); },
