@@ -1,7 +1,7 @@
 using MLNetTransfer.Bench;
 
 // Benchmarks: long measurements that do not belong in tests. Each prints a markdown table row set to stdout.
-// Usage: dotnet run -c Release --project bench/MLNetTransfer.Bench -- <featurize|rss|cifar-full|torch|soak|...> [--quick]
+// Usage: dotnet run -c Release --project bench/MLNetTransfer.Bench -- <featurize|rss|cifar-full|torch|soak|first-run|...> [--quick]
 var what = args.FirstOrDefault() ?? "featurize";
 bool quick = args.Contains("--quick");
 var assets = Environment.GetEnvironmentVariable("MLNETTRANSFER_ASSETS")
@@ -16,6 +16,7 @@ switch (what)
     case "active": ActiveLearningBench.Run(assets, quick); break;
     case "probe-variants": ProbeVariantsBench.Run(assets, quick); break;
     case "channels": ChannelOrderBench.Run(assets, quick); break;
+    case "first-run": FirstRunBench.Run(assets, quick); break;
     case "probe-settings": ProbeVariantsBench.RunTrainerSettings(assets); break;
     case "probe-l1": ProbeVariantsBench.RunL1Sweep(assets); break;
     case "probe-l1-sizes": ProbeVariantsBench.RunL1BySize(assets); break;

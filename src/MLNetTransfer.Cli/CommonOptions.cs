@@ -32,7 +32,9 @@ internal static class CommonOptions
 
     public static Option<string?> Cache() => new("--cache") { Description = "Embedding cache folder (a second run only reads)" };
 
-    public static AssetResolver Resolver(System.CommandLine.ParseResult result) => new(result.GetValue(Assets));
+    /// <summary>The resolver of --assets; downloads draw a progress bar on stderr unless --quiet.</summary>
+    public static AssetResolver Resolver(System.CommandLine.ParseResult result) =>
+        new(result.GetValue(Assets)) { Download = DownloadProgressLine.Options(result.GetValue(Quiet)) };
 
     public static BackboneInfo ResolveBackbone(System.CommandLine.ParseResult result, Option<string> backbone, Option<string?> featureNode) =>
         BackboneCatalog.Resolve(result.GetValue(backbone)!, result.GetValue(featureNode));

@@ -1,11 +1,13 @@
 using System.CommandLine;
 using MLNetTransfer.Backbones;
+using MLNetTransfer.Data;
 
 namespace MLNetTransfer.Cli.Commands;
 
 /// <summary>
 /// <c>demo</c>: the README's main job — a real CIFAR-10 subset (200 train / 100 test images per class) from the assets
-/// folder, MobileNetV2-int8 as a frozen featurizer, L-BFGS logistic regression; prints metrics, writes the report.
+/// folder (or the cache, downloading the official archive on first use; <see cref="Cifar10.Locate"/>), MobileNetV2-int8
+/// as a frozen featurizer, L-BFGS logistic regression; prints metrics, writes the report.
 /// </summary>
 internal static class DemoCommand
 {
@@ -18,10 +20,12 @@ internal static class DemoCommand
         {
             var assets = CommonOptions.Resolver(result);
             OutputLocation.RequireWritableFolder(result.GetValue(output)!, "--out");
+            var cifar = Cifar10.Locate(assets);
+            ConsoleProgress.Info(result.GetValue(CommonOptions.Quiet), $"CIFAR-10: {cifar.Source}");
             var runner = new LinearProbeRunner
             {
-                TrainDir = assets.ResolveDirectory("datasets/cifar10/train"),
-                TestDir = assets.ResolveDirectory("datasets/cifar10/test"),
+                TrainDir = cifar.TrainDir,
+                TestDir = cifar.TestDir,
                 MaxPerClass = result.GetValue(perClass),
                 MaxPerClassTest = 100,
                 Seed = 1,

@@ -29,6 +29,7 @@ internal sealed class LinearProbeRunner
         var (train, test) = LoadData();
         if (train.Select(i => i.Label).Distinct().Count() < 2)
             throw new BadInputException($"{TrainDir}: training needs at least 2 classes with images; found {train.Select(i => i.Label).Distinct().Count()}.");
+        Assets.Resolve(Backbone.Asset); // a first-run download draws its own bar before the training bar starts
         ConsoleProgress.Info(Quiet, $"train: {train.Count} images, {train.Select(i => i.Label).Distinct().Count()} classes; test: {test.Count} images; backbone {Backbone.Name}; trainer {Trainer.Name}");
 
         var model = ConsoleProgress.Run(Quiet, "featurize + train", train.Count, progress =>

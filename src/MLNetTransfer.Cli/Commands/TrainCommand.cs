@@ -1,14 +1,17 @@
 using System.CommandLine;
+using MLNetTransfer.Data;
 using MLNetTransfer.Training;
 
 namespace MLNetTransfer.Cli.Commands;
 
-/// <summary><c>train</c>: folder-per-class images → model.zip, metrics.json, confusion.png, report.html.</summary>
+/// <summary><c>train</c>: folder-per-class images (or <c>--dataset cifar10|mnist</c>) → model.zip, metrics.json, confusion.png, report.html.</summary>
 internal static class TrainCommand
 {
     public static Command Create()
     {
-        var train = new Option<string>("--train") { Description = "Training images, one folder per class", Required = true };
+        var train = new Option<string?>("--train") { Description = "Training images, one folder per class (or --dataset)" };
+        var dataset = new Option<string?>("--dataset") { Description = "cifar10 | mnist instead of --train/--test: found in the assets folder or the cache, downloaded on first use" };
+        dataset.AcceptOnlyFromAmong("cifar10", "mnist");
         var test = new Option<string?>("--test") { Description = "Test images, one folder per class (default: a 20% stratified split of --train)" };
         var maxPerClass = CommonOptions.MaxPerClass();
         var seed = CommonOptions.Seed();
@@ -29,21 +32,22 @@ internal static class TrainCommand
 
         var command = new Command("train", "Train an image classifier on folder-per-class images")
         {
-            train, test, maxPerClass, seed, backbone, featureNode, strategy, trainer, epochs, batchSize, lr, imageSize, cache, flip, output, continueFrom,
+            train, dataset, test, maxPerClass, seed, backbone, featureNode, strategy, trainer, epochs, batchSize, lr, imageSize, cache, flip, output, continueFrom,
         };
         command.SetAction(result => CliRunner.Guard(() =>
         {
             var chosen = result.GetValue(strategy)!;
             var quiet = result.GetValue(CommonOptions.Quiet);
             OutputLocation.RequireWritableFolder(result.GetValue(output)!, "--out");
+            var (trainDir, testDir) = Folders(result, train, test, dataset);
             if (chosen != "linear-probe")
             {
                 if (result.GetValue(flip))
                     throw new BadInputException("--flip-average applies to --strategy linear-probe only.");
                 var transfer = new TransferRunner
                 {
-                    TrainDir = result.GetValue(train)!,
-                    TestDir = result.GetValue(test),
+                    TrainDir = trainDir,
+                    TestDir = testDir,
                     MaxPerClass = result.GetValue(maxPerClass),
                     OutDir = result.GetValue(output)!,
                     Quiet = quiet,
@@ -66,8 +70,8 @@ internal static class TrainCommand
             }
             var runner = new LinearProbeRunner
             {
-                TrainDir = result.GetValue(train)!,
-                TestDir = result.GetValue(test),
+                TrainDir = trainDir,
+                TestDir = testDir,
                 MaxPerClass = result.GetValue(maxPerClass),
                 Seed = result.GetValue(seed),
                 Backbone = CommonOptions.ResolveBackbone(result, backbone, featureNode),
@@ -84,5 +88,19 @@ internal static class TrainCommand
             return ExitCodes.Ok;
         }));
         return command;
+    }
+
+    /// <summary>The train and test folders: --train/--test as given, or a named dataset's (located or downloaded).</summary>
+    private static (string Train, string? Test) Folders(ParseResult result, Option<string?> train, Option<string?> test, Option<string?> dataset)
+    {
+        var name = result.GetValue(dataset);
+        if (name is null)
+            return (result.GetValue(train) ?? throw new BadInputException("train needs --train DIR (folder-per-class images) or --dataset cifar10|mnist."), result.GetValue(test));
+        if (result.GetValue(train) is not null || result.GetValue(test) is not null)
+            throw new BadInputException("--dataset brings its own train and test splits: drop --train/--test, or drop --dataset.");
+        var assets = CommonOptions.Resolver(result);
+        var folders = name == "mnist" ? Mnist.LocateImageFolders(assets) : Cifar10.Locate(assets);
+        ConsoleProgress.Info(result.GetValue(CommonOptions.Quiet), $"{name}: {folders.Source}");
+        return (folders.TrainDir, folders.TestDir);
     }
 }

@@ -4,8 +4,9 @@ namespace MLNetTransfer.Backbones;
 
 /// <summary>
 /// Finds external files: an explicit assets folder, then <c>$MLNETTRANSFER_ASSETS</c>, then the user cache
-/// (<c>~/.cache/mlnettransfer</c>). With a url and sha256 and a network, a missing file is downloaded to a temp
-/// file in the cache, verified, then renamed into place, so a partial or corrupt download is never used.
+/// (<c>~/.cache/mlnettransfer</c>). With a url and a checksum (sha256, else md5) and a network, a missing file is
+/// downloaded into the cache (resumable, retried, see <see cref="DownloadOptions"/>), verified, then renamed into place,
+/// so a partial or corrupt download is never used. Named assets come from <c>data/manifest.json</c> (<see cref="Manifest"/>).
 /// </summary>
 public sealed class AssetResolver
 {
@@ -23,7 +24,19 @@ public sealed class AssetResolver
     /// <summary>Whether downloads may be attempted (default true); tests turn it off to simulate no network.</summary>
     public bool AllowDownload { get; init; } = true;
 
-    /// <summary>The user cache folder, where downloads go.</summary>
+    /// <summary>The cache folder of this resolver: searched last, and where downloads go. Default <see cref="CacheRoot"/>.</summary>
+    public string CacheFolder { get; init; } = CacheRoot;
+
+    /// <summary>Whether <c>$MLNETTRANSFER_ASSETS</c> is searched (default true); tests turn it off to isolate a folder.</summary>
+    public bool UseEnvironmentVariable { get; init; } = true;
+
+    /// <summary>Retries, timeouts and progress of downloads. Default <see cref="DownloadOptions"/>' defaults, silent.</summary>
+    public DownloadOptions Download { get; init; } = new();
+
+    /// <summary>The catalog that <see cref="Resolve(string)"/> reads. Default <see cref="AssetManifest.Default"/>.</summary>
+    public AssetManifest Manifest { get; init; } = AssetManifest.Default;
+
+    /// <summary>The user cache folder, where downloads go: <c>$XDG_CACHE_HOME/mlnettransfer</c>, default <c>~/.cache/mlnettransfer</c>.</summary>
     public static string CacheRoot =>
         Path.Combine(Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } xdg ? xdg
             : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache"), "mlnettransfer");
@@ -32,9 +45,12 @@ public sealed class AssetResolver
     public IEnumerable<string> SearchRoots()
     {
         if (!string.IsNullOrWhiteSpace(explicitRoot)) yield return StartDirectoryPath(explicitRoot);
-        if (EnvironmentRoot() is { } env) yield return env;
-        yield return CacheRoot;
+        if (UseEnvironmentVariable && EnvironmentRoot() is { } env) yield return env;
+        yield return CacheFolder;
     }
+
+    /// <summary>Resolves the manifest entry named <paramref name="name"/> (see <see cref="Resolve(AssetInfo)"/>).</summary>
+    public string Resolve(string name) => Resolve(Manifest.Get(name));
 
     /// <summary>
     /// <c>$MLNETTRANSFER_ASSETS</c> as a full path, or null when unset. A relative value is taken relative to the
@@ -77,13 +93,21 @@ public sealed class AssetResolver
             return candidate;
         }
 
-        if (AllowDownload && asset.Url is not null && asset.Sha256 is not null)
+        if (AllowDownload && asset.Url is not null && asset.HasChecksum)
         {
-            try { return Download(asset); }
-            catch (HttpRequestException ex) { throw NotFound(asset, $"download from {asset.Url} failed ({ex.Message})"); }
-            catch (TaskCanceledException) { throw NotFound(asset, $"download from {asset.Url} timed out"); }
+            try { return AssetDownloader.Download(asset, asset.Url, Path.Combine(CacheFolder, asset.RelativePath), Download); }
+            catch (AssetDownloader.Failure ex) when (ex.Integrity)
+            {
+                throw new AssetIntegrityException($"Asset {asset.DisplayName} downloaded from {asset.Url} failed its check: {ex.Message} " +
+                    $"Nothing was kept. {WhereToPut(asset)}", asset.Url);
+            }
+            catch (AssetDownloader.Failure ex) { throw NotFound(asset, $"downloading it from {asset.Url} failed: {ex.Message}"); }
+            catch (UnauthorizedAccessException ex)
+            {
+                throw NotFound(asset, $"it cannot be downloaded: {ex.Message}; set XDG_CACHE_HOME to a writable folder");
+            }
         }
-        throw NotFound(asset, asset.Sha256 is null ? "it has no verified download" : "downloads are off");
+        throw NotFound(asset, !asset.HasChecksum ? "it has no verified download" : asset.Url is null ? "it has no download url" : "downloads are off");
     }
 
     /// <summary>Resolves a folder asset (a dataset) relative to the search roots.</summary>
@@ -100,16 +124,27 @@ public sealed class AssetResolver
     }
 
     private AssetNotFoundException NotFound(AssetInfo asset, string why) => new(
-        $"Asset '{asset.RelativePath}' not found in {string.Join(", ", SearchRoots())} and {why}. " +
-        $"Set {EnvironmentVariable} (or --assets) to a folder holding {asset.RelativePath}.", asset.RelativePath);
+        $"Asset {asset.DisplayName} not found in {string.Join(", ", SearchRoots())} and {why}. {WhereToPut(asset)}", asset.RelativePath);
 
-    /// <summary>Checks size and sha256 against the catalog; throws <see cref="AssetIntegrityException"/> naming the file.</summary>
+    private string WhereToPut(AssetInfo asset) =>
+        $"Set {EnvironmentVariable} (or --assets) to a folder holding {asset.RelativePath}, or copy the file to {Path.Combine(CacheFolder, asset.RelativePath)}.";
+
+    /// <summary>Checks size and sha256 (else md5) against the catalog; throws <see cref="AssetIntegrityException"/> naming the file.</summary>
     public static void Verify(string path, AssetInfo asset)
     {
-        var length = new FileInfo(path).Length;
+        var info = new FileInfo(path);
+        var length = (info.LinkTarget is null ? info : info.ResolveLinkTarget(returnFinalTarget: true) as FileInfo ?? info).Length; // a symlinked model: its target's size
         if (asset.Size is long size && size != length)
             throw new AssetIntegrityException($"{path}: size {length} bytes, expected {size}: the file is truncated or a different version.", path);
-        if (asset.Sha256 is null) return;
+        if (asset.Sha256 is null)
+        {
+            if (asset.Md5 is null) return;
+            string md5;
+            using (var stream = File.OpenRead(path)) md5 = Convert.ToHexStringLower(MD5.HashData(stream));
+            if (!string.Equals(md5, asset.Md5, StringComparison.OrdinalIgnoreCase))
+                throw new AssetIntegrityException($"{path}: md5 {md5} does not match the expected {asset.Md5}: the file is corrupt or a different version; delete it.", path);
+            return;
+        }
         var actual = Sha256Hex(path);
         if (!string.Equals(actual, asset.Sha256, StringComparison.OrdinalIgnoreCase))
             throw new AssetIntegrityException($"{path}: sha256 {actual} does not match the expected {asset.Sha256}: the file is corrupt or a different version; delete it.", path);
@@ -120,31 +155,5 @@ public sealed class AssetResolver
     {
         using var stream = File.OpenRead(path);
         return Convert.ToHexStringLower(SHA256.HashData(stream));
-    }
-
-    private static string Download(AssetInfo asset)
-    {
-        var target = Path.Combine(CacheRoot, asset.RelativePath);
-        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-        var temp = target + ".part-" + Environment.ProcessId;
-        try
-        {
-            using (var http = new HttpClient { Timeout = TimeSpan.FromMinutes(10) })
-            using (var response = http.GetAsync(asset.Url, HttpCompletionOption.ResponseHeadersRead).GetAwaiter().GetResult())
-            {
-                response.EnsureSuccessStatusCode();
-                using var body = response.Content.ReadAsStream();
-                using var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None);
-                body.CopyTo(file);
-                file.Flush(flushToDisk: true);
-            }
-            Verify(temp, asset);
-            File.Move(temp, target, overwrite: true); // atomic within one folder: readers see all or nothing
-            return target;
-        }
-        finally
-        {
-            if (File.Exists(temp)) File.Delete(temp);
-        }
     }
 }

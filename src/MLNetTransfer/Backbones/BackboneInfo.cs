@@ -65,5 +65,21 @@ public sealed record EmbeddingNode(string TensorName, int Dimension, string? Qua
 /// <param name="RelativePath">Path inside an assets folder, e.g. <c>models/mobilenetv2-12-int8.onnx</c>.</param>
 /// <param name="Url">Where to download it from when online; null when it cannot be downloaded.</param>
 /// <param name="Size">Expected size in bytes, or null when unknown.</param>
-/// <param name="Sha256">Expected lowercase hex sha256, or null when unknown (then the file is never downloaded).</param>
-public sealed record AssetInfo(string RelativePath, string? Url, long? Size, string? Sha256);
+/// <param name="Sha256">Expected lowercase hex sha256, or null when unknown.</param>
+public sealed record AssetInfo(string RelativePath, string? Url, long? Size, string? Sha256)
+{
+    /// <summary>
+    /// Expected lowercase hex md5, checked when <see cref="Sha256"/> is null: the only checksum some dataset authors publish.
+    /// Default null. A file with neither checksum is never downloaded.
+    /// </summary>
+    public string? Md5 { get; init; }
+
+    /// <summary>The asset's name in <c>data/manifest.json</c> (e.g. <c>cifar10-binary</c>), for messages; default null.</summary>
+    public string? Name { get; init; }
+
+    /// <summary>True when a download can be verified (a sha256 or an md5 is known).</summary>
+    public bool HasChecksum => Sha256 is not null || Md5 is not null;
+
+    /// <summary>The name for messages: <see cref="Name"/> with the path, or the path alone.</summary>
+    public string DisplayName => Name is null ? RelativePath : $"{Name} ({RelativePath})";
+}

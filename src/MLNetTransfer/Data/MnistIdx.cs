@@ -85,6 +85,11 @@ public static class MnistIdx
     public static IEnumerable<ImageBytesRow> ToRows(IEnumerable<MnistImage> images) =>
         images.Select(m => new ImageBytesRow { Image = RawImage.EncodePngGray(m.Pixels, m.Columns, m.Rows), Label = m.Label.ToString() });
 
+    /// <summary>True when <paramref name="dir"/> holds all four files (train and t10k images and labels, raw or .gz).</summary>
+    internal static bool HasAllFiles(string dir) =>
+        new[] { "train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte" }
+            .All(stem => File.Exists(Path.Combine(dir, stem)) || File.Exists(Path.Combine(dir, stem + ".gz")));
+
     private static string Find(string dir, string stem)
     {
         foreach (var candidate in new[] { stem, stem + ".gz" })

@@ -10,12 +10,18 @@ internal static class CliProcess
 
     public static Result Run(params string[] args) => Wait(Start(args));
 
+    /// <summary>Runs the CLI with these environment variables changed (a null value removes the variable).</summary>
+    public static Result Run(IReadOnlyDictionary<string, string?> environment, params string[] args) => Wait(Start(environment, args));
+
     /// <summary>Starts the CLI and returns at once, output being collected; see <see cref="Wait"/>.</summary>
     public static Running Start(params string[] args) => Launch("dotnet", [CliDll, .. args]);
 
+    /// <summary>Starts the CLI with these environment variables changed (a null value removes the variable).</summary>
+    public static Running Start(IReadOnlyDictionary<string, string?> environment, params string[] args) => Launch("dotnet", [CliDll, .. args], environment: environment);
+
     /// <summary>Runs the CLI in <paramref name="workingDirectory"/> with <paramref name="environment"/> overriding the test's variables.</summary>
     public static Result RunIn(string workingDirectory, IReadOnlyDictionary<string, string> environment, params string[] args) =>
-        Wait(Launch("dotnet", [CliDll, .. args], workingDirectory, environment));
+        Wait(Launch("dotnet", [CliDll, .. args], workingDirectory, environment.ToDictionary(kv => kv.Key, kv => (string?)kv.Value)));
 
     public static Result Wait(Running running)
     {
@@ -32,13 +38,14 @@ internal static class CliProcess
 
     private static string CliDll => Path.Combine(AppContext.BaseDirectory, "mlnet-transfer.dll");
 
-    private static Running Launch(string file, string[] args, string? workingDirectory = null, IReadOnlyDictionary<string, string>? environment = null)
+    private static Running Launch(string file, string[] args, string? workingDirectory = null, IReadOnlyDictionary<string, string?>? environment = null)
     {
         var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in args) start.ArgumentList.Add(a);
         start.Environment[TestAssets.Variable] = TestAssets.Root;
         if (workingDirectory is not null) start.WorkingDirectory = workingDirectory;
-        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) start.Environment[name] = value;
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
+            if (value is null) start.Environment.Remove(name); else start.Environment[name] = value;
         var process = new Process { StartInfo = start };
         var stdout = new StringBuilder();
         var stderr = new StringBuilder();
