@@ -83,6 +83,8 @@ public class ImageClassificationTrainerTests(ITestOutputHelper output)
             .Append(ml.Transforms.Conversion.MapKeyToValue("PredictedLabel", "PredictedLabel"));
         var model = pipeline.Fit(train);
         double accuracy = EvaluateSaveLoadPredict(ml, model, train, test, folder);
+        // The default Arch (ResnetV250) runs the catalog's resnet18; this bound is provisional until measured with it
+        // (MobileNetV2 gives 0.670 on the same split, see the next test).
         Assert.True(accuracy >= 0.40, $"accuracy {accuracy:F3}");
     }
 
