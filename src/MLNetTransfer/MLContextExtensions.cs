@@ -31,19 +31,23 @@ public static class FeaturizationCatalog
     public static FeaturizeImageEstimator FeaturizeImage(this TransformsCatalog catalog, FeaturizeImageOptions options)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        // ML.NET keeps a catalog's environment internal; the estimator's own ML.NET transforms use a private context.
-        return new FeaturizeImageEstimator(new MLContext(), options);
+        // The estimator's ML.NET transforms get a context seeded like the caller's (ML.NET keeps the environment internal).
+        return new FeaturizeImageEstimator(new MLContext(MLNetEnvironment.Of(catalog).Seed), options);
     }
 }
 
 /// <summary>The TransferLearning trainer on <c>mlContext.MulticlassClassification.Trainers</c>.</summary>
 public static class TransferLearningCatalog
 {
-    /// <summary>Fine-tunes a pretrained backbone (or trains the scratch CNN) on image paths and a key label.</summary>
+    /// <summary>
+    /// Fine-tunes a pretrained backbone (or trains the scratch CNN) on an image column (paths or encoded bytes) and a key
+    /// label. Progress goes to <c>mlContext.Log</c>; <c>mlContext.CancelExecution()</c> stops training.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">An option is out of range; the message names it.</exception>
     public static Training.TransferLearningEstimator TransferLearning(this MulticlassClassificationCatalog.MulticlassClassificationTrainers trainers,
         Training.TransferLearningOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(trainers);
-        return new Training.TransferLearningEstimator(options ?? new Training.TransferLearningOptions());
+        return new Training.TransferLearningEstimator(options ?? new Training.TransferLearningOptions(), MLNetEnvironment.Of(trainers));
     }
 }

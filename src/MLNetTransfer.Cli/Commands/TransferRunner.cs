@@ -49,6 +49,9 @@ internal sealed class TransferRunner
             return estimator.Fit(keyed);
         });
         var run = estimator.LastRun!;
+        // Like the linear-probe model.zip (and ML.NET's samples): the saved chain ends with the text label, so a plain app's
+        // PredictionEngine with `string PredictedLabel` binds; Score stays the known-size probability vector Evaluate needs.
+        chain = chain.Append(ml.Transforms.Conversion.MapKeyToValue("PredictedLabel").Fit(chain.Transform(keyed)));
         var model = new ImageClassifierModel(chain, keyed.Schema) { TrainSeconds = run.TrainSeconds };
         var report = ModelEvaluation.Evaluate(ml, model, test);
         report.Details["strategy"] = Options.Strategy.ToString();

@@ -7,16 +7,17 @@ namespace MLNetTransfer.Featurization;
 /// The fitted featurizer. <see cref="Transform"/> streams: images are decoded by ML.NET ImageAnalytics on a
 /// background thread while ONNX Runtime scores the previous batch, and at most two batches are held in memory.
 /// For saving, row-by-row scoring and <c>PredictionEngine</c> it is exactly ML.NET's own chain
-/// (LoadImages → ResizeImages → ExtractPixels → ApplyOnnxModel), so <c>mlContext.Model.Save/Load</c> needs nothing of
-/// this library: a loaded model is that ML.NET chain and gives the same embeddings, one row at a time.
+/// (LoadImages → ResizeImages → ExtractPixels → ApplyOnnxModel; for an encoded-bytes column a CustomMapping of this library
+/// decodes instead of LoadImages), so <c>mlContext.Model.Save/Load</c> works in a new process: a loaded model is that chain
+/// and gives the same embeddings, one row at a time, and takes the same kind of image column.
 /// </summary>
 public sealed class FeaturizeImageTransformer : ITransformer, ICanSaveModel, IDisposable
 {
     internal const string ImageColumn = "__mlnt_image";
     internal const string PixelColumn = FeaturizerGraph.InputName;
 
-    private readonly ITransformer? decodeChain;
-    private readonly ITransformer? fullChain;
+    private readonly ITransformer decodeChain;
+    private readonly ITransformer fullChain;
     private readonly Lazy<OnnxBatchRunner> runner;
 
     internal FeaturizeImageTransformer(MLContext ml, FeaturizeImageOptions options, byte[] graph, int decodeWidth, int decodeHeight, int networkSize,
@@ -29,12 +30,12 @@ public sealed class FeaturizeImageTransformer : ITransformer, ICanSaveModel, IDi
         NetworkSize = networkSize;
         BytesInput = bytesInput;
         runner = new(() => new OnnxBatchRunner(Graph, options.Threads));
-        if (bytesInput) return; // ML.NET's image loader reads files only: no ML.NET chain for in-memory bytes
         // Fitting ML.NET's estimators reads no rows: an empty view with the input column is enough.
-        var definition = SchemaDefinition.Create(typeof(PathRow));
+        var definition = SchemaDefinition.Create(bytesInput ? typeof(BytesRow) : typeof(PathRow));
         definition[0].ColumnName = options.InputColumnName;
-        var empty = ml.Data.LoadFromEnumerable(Array.Empty<PathRow>(), definition);
-        var decode = ml.Transforms.LoadImages(ImageColumn, options.ImageFolder, options.InputColumnName)
+        var empty = bytesInput ? ml.Data.LoadFromEnumerable(Array.Empty<BytesRow>(), definition) : ml.Data.LoadFromEnumerable(Array.Empty<PathRow>(), definition);
+        // Bytes are decoded by a CustomMapping into ML.NET's image type, so the saved chain is the path chain's twin.
+        var decode = EncodedImageDecoder.Decode(ml, options.InputColumnName, bytesInput, ImageColumn, options.ImageFolder)
             .Append(ml.Transforms.ResizeImages(ImageColumn, decodeWidth, decodeHeight, ImageColumn))
             .Append(ml.Transforms.ExtractPixels(PixelColumn, ImageColumn, scaleImage: 1f / 255));
         decodeChain = decode.Fit(empty);
@@ -44,7 +45,7 @@ public sealed class FeaturizeImageTransformer : ITransformer, ICanSaveModel, IDi
         fullChain = ((ITransformer)decodeChain).Append(scoring.Fit(decodeChain.Transform(empty)));
     }
 
-    /// <summary>True when the input column holds encoded image bytes rather than paths (in-process only: not savable).</summary>
+    /// <summary>True when the input column holds encoded image bytes rather than paths.</summary>
     public bool BytesInput { get; }
 
     /// <summary>The options it was fitted with.</summary>
@@ -63,37 +64,26 @@ public sealed class FeaturizeImageTransformer : ITransformer, ICanSaveModel, IDi
     public int NetworkSize { get; }
 
     /// <summary>The ML.NET chain used for saving and row-by-row scoring.</summary>
-    public ITransformer MlNetChain => fullChain ?? throw BytesNotSavable();
+    public ITransformer MlNetChain => fullChain;
 
-    internal ITransformer DecodeChain => decodeChain ?? throw BytesNotSavable();
+    internal ITransformer DecodeChain => decodeChain;
 
     internal OnnxBatchRunner Runner => runner.Value;
 
-    /// <summary>True for path input: the ML.NET chain maps row to row (for <c>PredictionEngine</c>).</summary>
-    public bool IsRowToRowMapper => !BytesInput;
+    /// <summary>True: the ML.NET chain maps row to row (for <c>PredictionEngine</c>).</summary>
+    public bool IsRowToRowMapper => true;
 
     /// <inheritdoc/>
-    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
-    {
-        if (fullChain is not null) return fullChain.GetOutputSchema(inputSchema);
-        var builder = new DataViewSchema.Builder();
-        builder.AddColumns(inputSchema);
-        builder.AddColumn(Options.OutputColumnName, new VectorDataViewType(NumberDataViewType.Single, Options.Backbone.Embedding.Dimension));
-        return builder.ToSchema();
-    }
+    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema) => fullChain.GetOutputSchema(inputSchema);
 
     /// <inheritdoc/>
-    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) => (fullChain ?? throw BytesNotSavable()).GetRowToRowMapper(inputSchema);
-
-    private NotSupportedException BytesNotSavable() => new(
-        $"Column '{Options.InputColumnName}' holds image bytes: ML.NET's image loader reads only files, so this featurizer runs in-process " +
-        "but cannot be saved or used in a PredictionEngine. Write the images to files and featurize an ImagePath column to get a savable model.");
+    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) => fullChain.GetRowToRowMapper(inputSchema);
 
     /// <summary>Lazily featurizes <paramref name="input"/> in batches; nothing runs until a cursor reads.</summary>
     public IDataView Transform(IDataView input) => new FeaturizedDataView(this, input);
 
     /// <summary>Saves the equivalent ML.NET chain (the ONNX graph bytes are embedded in the model zip).</summary>
-    void ICanSaveModel.Save(ModelSaveContext ctx) => ((ICanSaveModel)(fullChain ?? throw BytesNotSavable())).Save(ctx);
+    void ICanSaveModel.Save(ModelSaveContext ctx) => ((ICanSaveModel)fullChain).Save(ctx);
 
     /// <inheritdoc/>
     public void Dispose()
@@ -103,4 +93,6 @@ public sealed class FeaturizeImageTransformer : ITransformer, ICanSaveModel, IDi
     }
 
     private sealed class PathRow { public string ImagePath { get; set; } = ""; }
+
+    private sealed class BytesRow { public byte[] Image { get; set; } = []; }
 }

@@ -17,8 +17,9 @@ internal static class SchemaShapes
         ?? throw new MissingMethodException("ML.NET's SchemaShape.Column constructor changed; this MLNetTransfer build needs Microsoft.ML 5.0.x.");
 
     /// <summary>A schema-shape column.</summary>
-    public static SchemaShape.Column Column(string name, SchemaShape.Column.VectorKind kind, DataViewType itemType, bool isKey = false) =>
-        (SchemaShape.Column)ColumnConstructor.Invoke([name, kind, itemType, isKey, null]);
+    public static SchemaShape.Column Column(string name, SchemaShape.Column.VectorKind kind, DataViewType itemType, bool isKey = false,
+        SchemaShape? annotations = null) =>
+        (SchemaShape.Column)ColumnConstructor.Invoke([name, kind, itemType, isKey, annotations]);
 
     /// <summary>Input columns plus (replacing a same-named one) a known-size float vector column.</summary>
     public static SchemaShape WithFloatVector(SchemaShape input, string name, int size) =>
@@ -51,16 +52,18 @@ internal static class SchemaShapes
         raw == typeof(byte) ? NumberDataViewType.Byte : raw == typeof(ushort) ? NumberDataViewType.UInt16
         : raw == typeof(ulong) ? NumberDataViewType.UInt64 : NumberDataViewType.UInt32;
 
-    /// <summary>The shape of a concrete schema (what ML.NET's internal SchemaShape.Create does, for plain columns).</summary>
+    /// <summary>The shape of a concrete schema (what ML.NET's internal SchemaShape.Create does, for plain columns and their annotations).</summary>
     public static SchemaShape FromSchema(DataViewSchema schema) =>
-        new(schema.Where(c => !c.IsHidden).Select(c =>
-        {
-            var kind = c.Type is VectorDataViewType v ? (v.IsKnownSize ? SchemaShape.Column.VectorKind.Vector : SchemaShape.Column.VectorKind.VariableVector)
-                : SchemaShape.Column.VectorKind.Scalar;
-            var item = c.Type is VectorDataViewType vt ? vt.ItemType : c.Type;
-            // Shapes describe a key column by its raw integer type plus the key flag.
-            return item is KeyDataViewType key
-                ? Column(c.Name, kind, ColumnTypeOf(key.RawType), isKey: true)
-                : Column(c.Name, kind, item);
-        }));
+        new(schema.Where(c => !c.IsHidden).Select(c => Shape(c.Name, c.Type, new SchemaShape(c.Annotations.Schema.Select(a => Shape(a.Name, a.Type, null))))));
+
+    private static SchemaShape.Column Shape(string name, DataViewType type, SchemaShape? annotations)
+    {
+        var kind = type is VectorDataViewType v ? (v.IsKnownSize ? SchemaShape.Column.VectorKind.Vector : SchemaShape.Column.VectorKind.VariableVector)
+            : SchemaShape.Column.VectorKind.Scalar;
+        var item = type is VectorDataViewType vt ? vt.ItemType : type;
+        // Shapes describe a key column by its raw integer type plus the key flag.
+        return item is KeyDataViewType key
+            ? Column(name, kind, ColumnTypeOf(key.RawType), isKey: true, annotations)
+            : Column(name, kind, item, annotations: annotations);
+    }
 }

@@ -38,10 +38,24 @@ public sealed class ImagePixelStore
             .Append(ml.Transforms.ResizeImages("image", width, height, "image"))
             .Append(ml.Transforms.ExtractPixels("pixels", "image", outputAsFloatArray: false))
             .Fit(view).Transform(view);
+        return FromDecoded(decode, "pixels", paths.Count, width, height, (row, ex) =>
+        {
+            var bad = paths.Skip(Math.Max(0, row - 1)).FirstOrDefault(p => Data.ImageFolder.Check(p) is not null || !Decodes(p)) ?? paths[Math.Min(row, paths.Count - 1)];
+            return new InvalidDataException($"{bad}: corrupt or unsupported image ({ex.GetBaseException().Message})", ex);
+        }, progress);
+    }
+
+    /// <summary>
+    /// Reads a byte-pixel column (ExtractPixels with <c>outputAsFloatArray: false</c>, CHW at width × height) of
+    /// <paramref name="count"/> rows; <paramref name="error"/> turns a decode failure at a row into the error to throw.
+    /// </summary>
+    internal static ImagePixelStore FromDecoded(IDataView decoded, string column, int count, int width, int height,
+        Func<int, Exception, Exception> error, Action<long>? progress = null)
+    {
         int size = 3 * width * height;
-        var buffer = new byte[(long)paths.Count * size];
-        using var cursor = decode.GetRowCursor([decode.Schema["pixels"]]);
-        var getter = cursor.GetGetter<VBuffer<byte>>(decode.Schema["pixels"]);
+        var buffer = new byte[(long)count * size];
+        using var cursor = decoded.GetRowCursor([decoded.Schema[column]]);
+        var getter = cursor.GetGetter<VBuffer<byte>>(decoded.Schema[column]);
         VBuffer<byte> value = default;
         int row = 0;
         try
@@ -55,10 +69,9 @@ public sealed class ImagePixelStore
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            var bad = paths.Skip(Math.Max(0, row - 1)).FirstOrDefault(p => Data.ImageFolder.Check(p) is not null || !Decodes(p)) ?? paths[Math.Min(row, paths.Count - 1)];
-            throw new InvalidDataException($"{bad}: corrupt or unsupported image ({ex.GetBaseException().Message})", ex);
+            throw error(row, ex);
         }
-        return new ImagePixelStore(buffer, paths.Count, width, height);
+        return new ImagePixelStore(buffer, count, width, height);
     }
 
     /// <summary>Images given as RGB planes (CHW) or one gray plane (replicated to RGB), all of one size.</summary>

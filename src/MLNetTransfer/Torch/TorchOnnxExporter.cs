@@ -71,7 +71,8 @@ public static class TorchOnnxExporter
             g.Outputs.Add(ValueInfoProto.Tensor("PredictedLabel", OnnxDataType.String, [null]));
         }
         OnnxGraphEdits.MakeInputDimsSymbolic(model, body.InputName, "N", null, "H", "W");
-        g.Outputs[0] = ValueInfoProto.Tensor(scores, OnnxDataType.Float, head is null ? [null, null, null, null] : [null, null]);
+        // A declared class count gives ML.NET a known-size Score vector (its multiclass convention; Evaluate requires it).
+        g.Outputs[0] = ValueInfoProto.Tensor(scores, OnnxDataType.Float, head is null ? [null, null, null, null] : [null, options.Labels?.Count]);
         if (options.Preprocessing is { } spec) OnnxGraphEdits.PrependPreprocessing(model, spec);
         model.Proto.ProducerName = "MLNetTransfer";
         return OnnxModel.Parse(model.ToByteArray(), "<exported>");

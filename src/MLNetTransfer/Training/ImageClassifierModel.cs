@@ -89,8 +89,10 @@ public sealed class ImageClassifierModel
             score.GetSlotNames(ref names);
             return [.. names.DenseValues().Select(n => n.ToString())];
         }
-        // ONNX-scored chains carry no slot names: the label key's values are the classes, in score order.
-        var label = output.GetColumnOrNull("Label") ?? throw new InvalidDataException("The model has no class names (no Score slot names, no Label key).");
+        // ONNX-scored chains carry no slot names: the predicted key's values (or the label key's) are the classes, in score order.
+        var label = new[] { "PredictedLabel", "Label" }.Select(n => output.GetColumnOrNull(n))
+                        .FirstOrDefault(c => c is { } col && col.Type is KeyDataViewType && col.HasKeyValues())
+                    ?? throw new InvalidDataException("The model has no class names (no Score slot names, no PredictedLabel or Label key values).");
         label.GetKeyValues(ref names);
         return [.. names.DenseValues().Select(n => n.ToString())];
     }

@@ -46,8 +46,13 @@ public static class LinearProbe
     public static IEstimator<ITransformer> BuildPipeline(MLContext ml, LinearProbeOptions options) => Pipeline(ml, options, options.Trainer);
 
     private static IEstimator<ITransformer> Pipeline(MLContext ml, LinearProbeOptions options, ClassicalTrainerInfo trainer) =>
-        ml.Transforms.Conversion.MapValueToKey("Label", keyOrdinality: ValueToKeyMappingEstimator.KeyOrdinality.ByValue)
-            .Append(ml.Transforms.FeaturizeImage(new FeaturizeImageOptions
+        KeyLabel(ml).Append(AfterKeys(ml, options, trainer));
+
+    private static ValueToKeyMappingEstimator KeyLabel(MLContext ml) =>
+        ml.Transforms.Conversion.MapValueToKey("Label", keyOrdinality: ValueToKeyMappingEstimator.KeyOrdinality.ByValue);
+
+    private static IEstimator<ITransformer> AfterKeys(MLContext ml, LinearProbeOptions options, ClassicalTrainerInfo trainer) =>
+        ml.Transforms.FeaturizeImage(new FeaturizeImageOptions
             {
                 Backbone = options.Backbone,
                 Assets = options.Assets,
@@ -55,7 +60,7 @@ public static class LinearProbe
                 CacheFolder = options.CacheFolder,
                 FlipAverage = options.FlipAverage,
                 Progress = options.Progress,
-            }))
+            })
             // LBFGS iterates many times over the data: featurize once, keep the rows in memory.
             .AppendCacheCheckpoint(ml)
             .Append(ml.Transforms.NormalizeMinMax("Features"))
@@ -73,7 +78,9 @@ public static class LinearProbe
         var data = ml.Data.LoadFromEnumerable(train.Select(i => new ImagePathRow { ImagePath = i.Path, Label = i.Label }));
         var watch = Stopwatch.StartNew();
         var trainer = options.Trainer == ClassicalTrainers.Lbfgs ? ClassicalTrainers.LbfgsFor(train.Count) : options.Trainer;
-        var model = Pipeline(ml, options, trainer).Fit(data);
-        return new ImageClassifierModel(model, data.Schema) { TrainSeconds = watch.Elapsed.TotalSeconds };
+        // The label is keyed outside the returned chain, so predicting needs only the image (ML.NET's trainers' convention).
+        var keyed = KeyLabel(ml).Fit(data).Transform(data);
+        var model = AfterKeys(ml, options, trainer).Fit(keyed);
+        return new ImageClassifierModel(model, keyed.Schema) { TrainSeconds = watch.Elapsed.TotalSeconds };
     }
 }

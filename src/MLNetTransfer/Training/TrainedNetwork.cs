@@ -53,6 +53,27 @@ public sealed class TrainedNetwork : IDisposable
         },
     });
 
+    /// <summary>
+    /// The network as a fitted ML.NET model (what the TransferLearning estimator returns), for networks trained directly
+    /// with <see cref="TransferLearningTrainer"/> (e.g. <see cref="TransferLearningTrainer.Transfer"/>): image column in
+    /// (a path, or encoded bytes, as in <paramref name="input"/>), ML.NET's multiclass columns out — <c>Score</c>, a
+    /// known-size probability vector in <see cref="Labels"/> order, and <c>PredictedLabel</c>, a scalar key whose key
+    /// values are <see cref="Labels"/>. It needs no label column and survives <c>mlContext.Model.Save/Load</c>.
+    /// </summary>
+    /// <param name="ml">The context whose transforms build the chain.</param>
+    /// <param name="input">Data (or an empty view) with the image column; only its schema is read.</param>
+    /// <param name="imageColumnName">The image column. Default <c>ImagePath</c>.</param>
+    /// <param name="decodeWidth">Width images are decoded to before the graph resizes them; default <see cref="ImageSize"/>.</param>
+    /// <param name="decodeHeight">Height images are decoded to; default <see cref="ImageSize"/>.</param>
+    /// <exception cref="ArgumentOutOfRangeException">The image column is missing or neither text nor bytes.</exception>
+    public Microsoft.ML.ITransformer CreateModel(Microsoft.ML.MLContext ml, Microsoft.ML.IDataView input, string imageColumnName = "ImagePath",
+        int? decodeWidth = null, int? decodeHeight = null)
+    {
+        bool bytes = Featurization.SchemaShapes.RequireImage(Featurization.SchemaShapes.FromSchema(input.Schema), imageColumnName);
+        return ScoringChain.Build(ml, Export().ToByteArray(), Labels, decodeWidth ?? ImageSize, decodeHeight ?? ImageSize, imageColumnName, bytes,
+            "Score", "PredictedLabel", input);
+    }
+
     /// <summary>Class probabilities for decoded images, in batches.</summary>
     public float[][] Predict(ImagePixelStore images, int batchSize = 64)
     {

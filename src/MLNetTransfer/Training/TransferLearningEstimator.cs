@@ -9,35 +9,59 @@ using SkiaSharp;
 namespace MLNetTransfer.Training;
 
 /// <summary>
-/// ML.NET estimator that fine-tunes a pretrained backbone (or trains the scratch CNN) on an image-path column and a key
-/// label. <c>Fit</c> trains with TorchSharp, exports the network to ONNX, and returns ML.NET's own chain
-/// (LoadImages → ResizeImages → ExtractPixels → ApplyOnnxModel → MapValueToKey), so <c>Model.Save/Load</c>,
-/// PredictionEngine and the ONNX file need nothing of this library. Output: <c>Score</c> (class probabilities in key
-/// order) and <c>PredictedLabel</c> (a one-element vector of the label's key type).
+/// ML.NET estimator that fine-tunes a pretrained backbone (or trains the scratch CNN) on an image column (a path, or the
+/// encoded bytes) and a key label. <c>Fit</c> trains with TorchSharp, exports the network to ONNX, and returns an ML.NET
+/// chain (decode → ResizeImages → ExtractPixels → ApplyOnnxModel) that ends in ML.NET's multiclass columns:
+/// <c>Score</c>, a known-size vector of class probabilities in key order, and <c>PredictedLabel</c>, a scalar key of the
+/// label's key type. The chain takes the same kind of image column it was trained on, needs no label column, and survives
+/// <c>Model.Save/Load</c>. Create it with <c>mlContext.MulticlassClassification.Trainers.TransferLearning(options)</c>, which
+/// logs through <c>mlContext.Log</c> and stops on <c>mlContext.CancelExecution()</c>.
 /// </summary>
-public sealed class TransferLearningEstimator(TransferLearningOptions options) : IEstimator<ITransformer>
+public sealed class TransferLearningEstimator : IEstimator<ITransformer>
 {
-    private readonly MLContext ml = new(options.Seed);
+    private readonly MLNetEnvironment env;
+    private readonly MLContext ml;
+
+    /// <summary>Creates the estimator with an environment of its own (prefer the catalog method, which uses the caller's).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">An option is out of range; the message names it.</exception>
+    public TransferLearningEstimator(TransferLearningOptions options) : this(options, null) { }
+
+    internal TransferLearningEstimator(TransferLearningOptions options, MLNetEnvironment? env)
+    {
+        Options = options ?? throw new ArgumentNullException(nameof(options));
+        options.Validate();
+        this.env = env ?? MLNetEnvironment.Private(options.Seed);
+        ml = new MLContext(options.Seed);
+    }
 
     /// <summary>The options.</summary>
-    public TransferLearningOptions Options { get; } = options;
+    public TransferLearningOptions Options { get; }
+
+    /// <summary>Called as each image row is read and checked: (from the validation set, 0-based row).</summary>
+    internal Action<bool, int>? RowRead { get; init; }
+
+    /// <summary>Called once the training/validation split is made: (training images, validation images).</summary>
+    internal Action<int, int>? SplitMade { get; init; }
 
     /// <summary>The last fit's result: the trained network, its ONNX export and the per-epoch history.</summary>
     public TransferLearningRun? LastRun { get; private set; }
 
     /// <summary>Trains and returns the ML.NET scoring chain.</summary>
-    /// <exception cref="ArgumentOutOfRangeException">The label is not a key, or the image column is not text.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The label is not a key, or the image column is neither text nor bytes.</exception>
     /// <exception cref="ArgumentException">Fewer than two classes, or an empty validation split.</exception>
+    /// <exception cref="InvalidDataException">An image does not decode (the message names the file or the row).</exception>
     public ITransformer Fit(IDataView input)
     {
         GetOutputSchema(SchemaShapes.FromSchema(input.Schema));
+        bool bytes = SchemaShapes.RequireImage(SchemaShapes.FromSchema(input.Schema), Options.ImageColumnName);
+        if (Options.ValidationSet is { } given) CheckSameImageKind(given, bytes);
         var labels = KeyNames(input.Schema[Options.LabelColumnName]);
-        var rows = Read(input);
+        var rows = Read(input, bytes, "training data", validation: false);
         var present = rows.Select(r => r.Label).Distinct().Count();
         if (present < 2) throw new ArgumentException($"Training needs images of at least 2 classes; the data has {present} ({rows.Count} rows).");
 
-        List<(string Path, int Label)> train = rows, validation = [];
-        if (Options.ValidationSet is { } explicitValidation) validation = Read(explicitValidation);
+        List<ImageRow> train = rows, validation = [];
+        if (Options.ValidationSet is { } explicitValidation) validation = Read(explicitValidation, bytes, "validation set", validation: true);
         else if (Options.ValidationFraction > 0)
         {
             var split = Stratified.Split(rows, r => r.Label.ToString(), Options.ValidationFraction, Options.Seed);
@@ -46,56 +70,110 @@ public sealed class TransferLearningEstimator(TransferLearningOptions options) :
         if (Options.EarlyStopping is not null && validation.Count == 0)
             throw new ArgumentException("Early stopping needs validation data, but the validation split is empty: set ValidationFraction (e.g. 0.1) or ValidationSet.");
 
-        var (w, h) = DecodeSize(train.Select(r => r.Path));
-        var trainStore = ImagePixelStore.Decode([.. train.Select(r => r.Path)], w, h);
-        var validationStore = validation.Count > 0 ? ImagePixelStore.Decode([.. validation.Select(r => r.Path)], w, h) : null;
+        SplitMade?.Invoke(train.Count, validation.Count);
+        var (w, h) = DecodeSize(train, bytes);
+        const string channel = "TransferLearning";
+        env.Info(channel, $"{train.Count} training and {validation.Count} validation images, {labels.Length} classes; decoded at {w}x{h}, " +
+                          $"network input {Options.ImageSize} px; strategy {Options.Strategy}, {Options.Epochs} epochs, batch {Options.BatchSize}.");
+        var trainStore = DecodeAll(train, bytes, w, h);
+        var validationStore = validation.Count > 0 ? DecodeAll(validation, bytes, w, h) : null;
+        var options = Options.Clone();
+        var callback = Options.MetricsCallback;
+        options.MetricsCallback = m =>
+        {
+            env.Info(channel, $"epoch {m.Epoch + 1} ({m.Phase}): loss {m.TrainLoss:F4}, accuracy {m.TrainAccuracy:F3}, validation loss {m.ValidationLoss:F4}, " +
+                              $"validation accuracy {m.ValidationAccuracy:F3}, learning rate {m.LearningRate:G3}, {m.ImagesPerSecond:F0} img/s");
+            callback?.Invoke(m);
+        };
         var watch = System.Diagnostics.Stopwatch.StartNew();
+        using var cancel = env.WatchCancellation();
         var network = TransferLearningTrainer.Train(trainStore, [.. train.Select(r => r.Label)], validationStore,
-            validation.Count > 0 ? [.. validation.Select(r => r.Label)] : null, labels, Options);
+            validation.Count > 0 ? [.. validation.Select(r => r.Label)] : null, labels, options, cancel.Token);
+        if (network.StopReason is { } reason) env.Info(channel, $"stopped: {reason}");
         var onnx = network.Export();
         LastRun = new TransferLearningRun(network, onnx, watch.Elapsed.TotalSeconds, w, h);
         return BuildChain(onnx.ToByteArray(), labels, w, h, input);
     }
 
     /// <summary>Builds the ML.NET scoring chain around an exported network (also used to reload a saved model.onnx).</summary>
-    public ITransformer BuildChain(byte[] onnx, IReadOnlyList<string> labels, int decodeWidth, int decodeHeight, IDataView input)
-    {
-        const string image = "mlnt_image";
-        var keyData = ml.Data.LoadFromEnumerable(labels.Select(l => new LabelRow { Label = l }));
-        return ml.Transforms.LoadImages(image, null, Options.ImageColumnName)
-            .Append(ml.Transforms.ResizeImages(image, decodeWidth, decodeHeight, image))
-            .Append(ml.Transforms.ExtractPixels(FeaturizerGraph.InputName, image, scaleImage: 1f / 255))
-            .Append(ml.Transforms.ApplyOnnxModel([Options.ScoreColumnName, "PredictedLabel"], [FeaturizerGraph.InputName], new MemoryStream(onnx),
-                new Dictionary<string, int[]> { [FeaturizerGraph.InputName] = [1, 3, decodeHeight, decodeWidth] }, null, false, 100))
-            .Append(ml.Transforms.Conversion.MapValueToKey(Options.PredictedLabelColumnName, "PredictedLabel", keyData: keyData,
-                keyOrdinality: Microsoft.ML.Transforms.ValueToKeyMappingEstimator.KeyOrdinality.ByOccurrence))
-            .Append(ml.Transforms.DropColumns(image, FeaturizerGraph.InputName))
-            .Fit(input);
-    }
+    public ITransformer BuildChain(byte[] onnx, IReadOnlyList<string> labels, int decodeWidth, int decodeHeight, IDataView input) =>
+        ScoringChain.Build(ml, onnx, labels, decodeWidth, decodeHeight, Options.ImageColumnName,
+            SchemaShapes.RequireImage(SchemaShapes.FromSchema(input.Schema), Options.ImageColumnName),
+            Options.ScoreColumnName, Options.PredictedLabelColumnName, input);
 
-    /// <summary>Input: image path (text) and label (key). Output: adds Score and PredictedLabel.</summary>
+    /// <summary>
+    /// Input: the image column (path text or encoded bytes) and the label (key). Output: adds <c>Score</c> (known-size float
+    /// vector) and <c>PredictedLabel</c> (scalar key).
+    /// </summary>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
-        SchemaShapes.RequireText(inputSchema, Options.ImageColumnName, "Image path");
+        SchemaShapes.RequireImage(inputSchema, Options.ImageColumnName);
         if (SchemaShapes.Find(inputSchema, Options.LabelColumnName) is not { } label)
             throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Label column '{Options.LabelColumnName}' not found.");
-        if (!label.IsKey)
+        if (!label.IsKey || label.Kind != SchemaShape.Column.VectorKind.Scalar)
             throw new ArgumentOutOfRangeException(nameof(inputSchema),
-                $"Schema mismatch for label column '{Options.LabelColumnName}': expected a key type, got {label.ItemType}. Add ml.Transforms.Conversion.MapValueToKey(\"{Options.LabelColumnName}\") before the trainer.");
+                $"Schema mismatch for label column '{Options.LabelColumnName}': expected Key, got {label.ItemType}{(label.Kind == SchemaShape.Column.VectorKind.Scalar ? "" : " vector")}. " +
+                $"Add ml.Transforms.Conversion.MapValueToKey(\"{Options.LabelColumnName}\") before the trainer.");
         var columns = inputSchema.Where(c => c.Name != Options.ScoreColumnName && c.Name != Options.PredictedLabelColumnName).ToList();
         columns.Add(SchemaShapes.Column(Options.ScoreColumnName, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single));
-        columns.Add(SchemaShapes.Column(Options.PredictedLabelColumnName, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.UInt32, isKey: true));
+        // The predicted key carries the label's key values, as ML.NET's multiclass trainers declare (MapKeyToValue needs them).
+        columns.Add(SchemaShapes.Column(Options.PredictedLabelColumnName, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.UInt32, isKey: true,
+            new SchemaShape(label.Annotations.Where(a => a.Name == "KeyValues"))));
         return new SchemaShape(columns);
     }
 
-    private List<(string Path, int Label)> Read(IDataView data)
+    private void CheckSameImageKind(IDataView validation, bool bytes)
     {
-        var paths = data.GetColumn<string>(Options.ImageColumnName).ToList();
+        bool validationBytes = SchemaShapes.RequireImage(SchemaShapes.FromSchema(validation.Schema), Options.ImageColumnName);
+        if (validationBytes != bytes)
+            throw new ArgumentOutOfRangeException(nameof(validation),
+                $"Schema mismatch for image column '{Options.ImageColumnName}' of the validation set: expected {(bytes ? "Vector<Byte> (encoded image)" : "String (image path)")} like the training data.");
+    }
+
+    /// <summary>One labelled image: a path, or encoded bytes (then <see cref="Source"/> names the row).</summary>
+    private sealed record ImageRow(string Source, byte[]? Bytes, int Label);
+
+    private List<ImageRow> Read(IDataView data, bool bytes, string what, bool validation)
+    {
         var keys = data.GetColumn<uint>(Options.LabelColumnName).ToList();
-        var rows = new List<(string, int)>(paths.Count);
+        var rows = new List<ImageRow>(keys.Count);
+        if (bytes)
+        {
+            var column = data.Schema[Options.ImageColumnName];
+            using var cursor = data.GetRowCursor([column]);
+            var getter = cursor.GetGetter<VBuffer<byte>>(column);
+            VBuffer<byte> buffer = default;
+            int i = 0;
+            while (cursor.MoveNext())
+            {
+                getter(ref buffer);
+                var encoded = buffer.DenseValues().ToArray();
+                string source = $"Row {i} of the {what}, column '{Options.ImageColumnName}'";
+                // Checked here, where the row is known: inside ML.NET's cursor a bad image surfaces without its position.
+                if (EncodedImageDecoder.Problem(encoded) is { } problem) throw new InvalidDataException($"{source}: {problem}.");
+                if (keys[i] > 0) rows.Add(new ImageRow(source, encoded, (int)keys[i] - 1)); // key 0 = missing label: left out
+                RowRead?.Invoke(validation, i);
+                i++;
+            }
+            return rows;
+        }
+        var paths = data.GetColumn<string>(Options.ImageColumnName).ToList();
         for (int i = 0; i < paths.Count; i++)
-            if (keys[i] > 0) rows.Add((paths[i], (int)keys[i] - 1)); // key 0 = missing label: left out
+        {
+            if (keys[i] > 0) rows.Add(new ImageRow(paths[i], null, (int)keys[i] - 1));
+            RowRead?.Invoke(validation, i);
+        }
         return rows;
+    }
+
+    private ImagePixelStore DecodeAll(List<ImageRow> rows, bool bytes, int width, int height)
+    {
+        if (!bytes) return ImagePixelStore.Decode([.. rows.Select(r => r.Source)], width, height);
+        // The very steps the saved chain runs at prediction time, so training sees the pixels serving will see.
+        var view = ml.Data.LoadFromEnumerable(rows.Select(r => new BytesRow { Image = r.Bytes! }));
+        var decoded = ScoringChain.Decode(ml, nameof(BytesRow.Image), bytes: true, width, height, asFloat: false).Fit(view).Transform(view);
+        return ImagePixelStore.FromDecoded(decoded, FeaturizerGraph.InputName, rows.Count, width, height,
+            (row, ex) => new InvalidDataException($"{rows[Math.Min(row, rows.Count - 1)].Source}: corrupt or unsupported image ({ex.GetBaseException().Message})", ex));
     }
 
     private static string[] KeyNames(DataViewSchema.Column label)
@@ -106,19 +184,19 @@ public sealed class TransferLearningEstimator(TransferLearningOptions options) :
         return [.. names.DenseValues().Select(n => n.ToString())];
     }
 
-    private static (int, int) DecodeSize(IEnumerable<string> paths)
+    private static (int, int) DecodeSize(IEnumerable<ImageRow> rows, bool bytes)
     {
         var sizes = new HashSet<(int, int)>();
-        foreach (var path in paths.Take(64))
+        foreach (var row in rows.Take(64))
         {
-            using var codec = File.Exists(path) ? SKCodec.Create(path) : null;
+            using var codec = bytes ? SKCodec.Create(new SKMemoryStream(row.Bytes!)) : File.Exists(row.Source) ? SKCodec.Create(row.Source) : null;
             if (codec is not null) sizes.Add((codec.Info.Width, codec.Info.Height));
         }
         // Small same-size images (CIFAR, MNIST) are kept at their size and upscaled in the graph; others go to 224.
         return sizes.Count == 1 && sizes.First() is var (w, h) && w <= 224 && h <= 224 ? (w, h) : (224, 224);
     }
 
-    private sealed class LabelRow { public string Label { get; set; } = ""; }
+    private sealed class BytesRow { public byte[] Image { get; set; } = []; }
 }
 
 /// <summary>What a TransferLearning fit produced besides the ML.NET chain.</summary>

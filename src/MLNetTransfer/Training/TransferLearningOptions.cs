@@ -33,6 +33,8 @@ public enum OptimizerKind
     Adam,
     /// <summary>AdamW (decoupled weight decay).</summary>
     AdamW,
+    /// <summary>Plain SGD without momentum (ImageClassificationTrainer's gradient descent).</summary>
+    Sgd,
 }
 
 /// <summary>Data augmentation applied to training batches only (seeded, so runs repeat).</summary>
@@ -185,6 +187,36 @@ public sealed class TransferLearningOptions
     /// <summary>Called during an epoch with (epoch, images done, images in epoch) for progress bars. Default null.</summary>
     [DoesNotChangeTraining]
     public Action<int, long, long>? Progress { get; set; }
+
+    /// <summary>A shallow copy (the estimator wraps callbacks without changing the caller's object).</summary>
+    internal TransferLearningOptions Clone() => (TransferLearningOptions)MemberwiseClone();
+
+    /// <summary>Checks every option once, at construction; the message names the option and the allowed range.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
+    /// <exception cref="ArgumentException">A column name is empty or the backbone is missing.</exception>
+    internal void Validate()
+    {
+        static void Require(bool ok, string option, object? value, string range)
+        {
+            if (!ok) throw new ArgumentOutOfRangeException(option, value, $"TransferLearningOptions.{option} must be {range}; got {value}.");
+        }
+        foreach (var (name, value) in new[] { (nameof(ImageColumnName), ImageColumnName), (nameof(LabelColumnName), LabelColumnName),
+                     (nameof(ScoreColumnName), ScoreColumnName), (nameof(PredictedLabelColumnName), PredictedLabelColumnName) })
+            if (string.IsNullOrWhiteSpace(value)) throw new ArgumentException($"TransferLearningOptions.{name} must name a column.", name);
+        if (Backbone is null && Strategy != TransferStrategy.Scratch) throw new ArgumentException("TransferLearningOptions.Backbone must be set.", nameof(Backbone));
+        Require(Epochs >= 1, nameof(Epochs), Epochs, "at least 1");
+        Require(BatchSize >= 1, nameof(BatchSize), BatchSize, "at least 1");
+        Require(LearningRate > 0 && double.IsFinite(LearningRate), nameof(LearningRate), LearningRate, "a positive number");
+        Require(ValidationFraction >= 0 && ValidationFraction < 1, nameof(ValidationFraction), ValidationFraction, "in [0, 1)");
+        Require(ImageSize >= 16, nameof(ImageSize), ImageSize, "at least 16 pixels");
+        Require(UnfrozenBlocks >= 0, nameof(UnfrozenBlocks), UnfrozenBlocks, "0 or more");
+        Require(WarmupEpochs >= 0, nameof(WarmupEpochs), WarmupEpochs, "0 or more");
+        Require(DropoutRate >= 0 && DropoutRate < 1, nameof(DropoutRate), DropoutRate, "in [0, 1)");
+        Require(WeightDecay >= 0, nameof(WeightDecay), WeightDecay, "0 or more");
+        Require(L1 >= 0, nameof(L1), L1, "0 or more");
+        Require(BackboneLrFactor > 0, nameof(BackboneLrFactor), BackboneLrFactor, "a positive number");
+        Require(LayerwiseLrFactor > 0, nameof(LayerwiseLrFactor), LayerwiseLrFactor, "a positive number");
+    }
 }
 
 /// <summary>The metrics of one epoch.</summary>

@@ -189,6 +189,7 @@ public static class TransferLearningTrainer
             double lr = o.LearningRate, wd = o.WeightDecay;
             return o.Optimizer switch
             {
+                OptimizerKind.Sgd => torch.optim.SGD(groups.Select(g => new SGD.ParamGroup(g.Params, lr * g.Factor, 0, 0, wd, false, false)), lr, 0, 0, wd),
                 OptimizerKind.SgdMomentum => torch.optim.SGD(groups.Select(g => new SGD.ParamGroup(g.Params, lr * g.Factor, 0.9, 0, wd, false, false)), lr, 0.9, 0, wd),
                 OptimizerKind.AdamW => torch.optim.AdamW(groups.Select(g => new AdamW.ParamGroup(g.Params, lr * g.Factor, 0.9, 0.999, 1e-8, wd, false, false)), lr, 0.9, 0.999, 1e-8, wd),
                 _ => torch.optim.Adam(groups.Select(g => new Adam.ParamGroup(g.Params, lr * g.Factor, 0.9, 0.999, 1e-8, wd, false, false)), lr, 0.9, 0.999, 1e-8, wd),

@@ -9,7 +9,7 @@ namespace MLNetTransfer.Tests.Featurization;
 public class BytesInputTests
 {
     [Fact]
-    public void Encoded_bytes_featurize_like_the_same_images_from_files_but_do_not_save()
+    public void Encoded_bytes_featurize_like_the_same_images_from_files_and_survive_save_and_load()
     {
         var ml = new MLContext(1);
         var files = ImageFolder.Scan(TestAssets.Cifar10Test, new ImageFolderOptions { MaxPerClass = 2, ValidateImages = false }).Images;
@@ -29,8 +29,14 @@ public class BytesInputTests
         for (int i = 0; i < a.Count; i++) for (int j = 0; j < 1280; j++) max = Math.Max(max, Math.Abs(a[i][j] - b[i][j]));
         Assert.True(max <= 1e-5f, $"bytes vs files max diff {max}");
 
+        // Saved and reloaded in a new context, the bytes featurizer still takes bytes and gives the same embeddings.
         using var dir = new TempDir();
-        var ex = Assert.Throws<NotSupportedException>(() => ml.Model.Save(fromBytes, bytesView.Schema, dir.Combine("m.zip")));
-        Assert.Contains("ImagePath", ex.Message);
+        ml.Model.Save(fromBytes, bytesView.Schema, dir.Combine("m.zip"));
+        var loaded = new MLContext(2).Model.Load(dir.Combine("m.zip"), out var schema);
+        Assert.Equal(Microsoft.ML.Data.NumberDataViewType.Byte, ((Microsoft.ML.Data.VectorDataViewType)schema[ImageColumns.Bytes].Type).ItemType);
+        var c = loaded.Transform(bytesView).GetColumn<float[]>("Features").ToList();
+        float maxLoaded = 0;
+        for (int i = 0; i < a.Count; i++) for (int j = 0; j < 1280; j++) maxLoaded = Math.Max(maxLoaded, Math.Abs(a[i][j] - c[i][j]));
+        Assert.True(maxLoaded <= 1e-5f, $"saved bytes featurizer vs in-process max diff {maxLoaded}");
     }
 }

@@ -1,3 +1,4 @@
+using Microsoft.ML;
 using MLNetTransfer.Data;
 using MLNetTransfer.Torch;
 using MLNetTransfer.Training;
@@ -37,5 +38,39 @@ public class TaskTransferTests(ITestOutputHelper output)
         double digitAccuracy = test.Select((m, i) => Array.IndexOf(digitProbabilities[i], digitProbabilities[i].Max()) == m.Label ? 1.0 : 0.0).Average();
         output.WriteLine($"task A (digits, 8,000 train): {digitAccuracy:F4}; task B (odd/even, 1,000 train, frozen body): {accuracy:F4} on {test.Count} test images");
         Assert.True(accuracy >= 0.98, $"odd/even accuracy {accuracy:F4}");
+
+        // The transferred network as a plain ML.NET model on PNG bytes: Save, Load elsewhere, PredictionEngine, Evaluate.
+        var ml = new Microsoft.ML.MLContext(1);
+        var sample = test.Take(40).ToList();
+        var rows = ml.Data.LoadFromEnumerable(sample.Select(m => new DigitRow { Image = RawImage.EncodePngGray(m.Pixels, 28, 28), Label = m.Label % 2 == 1 ? "odd" : "even" }));
+        using var dir = new TempDir();
+        ml.Model.Save(oddEven.CreateModel(ml, rows, "Image", 28, 28), rows.Schema, dir.Combine("odd-even.zip"));
+        var fresh = new Microsoft.ML.MLContext(2);
+        var loaded = fresh.Model.Load(dir.Combine("odd-even.zip"), out _);
+        var keyed = fresh.Transforms.Conversion.MapValueToKey("Label", keyOrdinality: Microsoft.ML.Transforms.ValueToKeyMappingEstimator.KeyOrdinality.ByValue).Fit(rows).Transform(rows);
+        var metrics = fresh.MulticlassClassification.Evaluate(loaded.Transform(keyed));
+        var named = loaded.Append(fresh.Transforms.Conversion.MapKeyToValue("PredictedLabel").Fit(loaded.Transform(rows)));
+        var engine = fresh.Model.CreatePredictionEngine<DigitRow, DigitPrediction>(named);
+        var torch = oddEven.Predict(ImagePixelStore.FromPlanes([.. sample.Select(m => m.Pixels)], 28, 28));
+        for (int i = 0; i < sample.Count; i++)
+        {
+            var p = engine.Predict(new DigitRow { Image = RawImage.EncodePngGray(sample[i].Pixels, 28, 28) });
+            Assert.Equal(torch[i][0], p.Score[0], 3);
+            Assert.Equal(torch[i][1] > torch[i][0] ? "odd" : "even", p.PredictedLabel);
+        }
+        double torchAccuracy = sample.Select((m, i) => (torch[i][1] > torch[i][0] ? 1 : 0) == m.Label % 2 ? 1.0 : 0.0).Average();
+        Assert.Equal(torchAccuracy, metrics.MicroAccuracy, 6);
+    }
+
+    public sealed class DigitRow
+    {
+        public byte[] Image { get; set; } = [];
+        public string Label { get; set; } = "";
+    }
+
+    public sealed class DigitPrediction
+    {
+        public float[] Score { get; set; } = [];
+        public string PredictedLabel { get; set; } = "";
     }
 }

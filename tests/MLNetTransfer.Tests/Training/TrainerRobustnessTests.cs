@@ -159,6 +159,12 @@ public class TrainerRobustnessTests
             Assets = new(TestAssets.Root), EarlyStopping = new EarlyStopping(), ValidationFraction = 0,
         });
         Assert.Contains("validation split is empty", Assert.Throws<ArgumentException>(() => noValidation.Fit(keyedTwo)).Message);
+
+        // Options are checked when the estimator is created, and the message names the option.
+        Assert.Contains("BatchSize", Assert.Throws<ArgumentOutOfRangeException>(() => ml.MulticlassClassification.Trainers.TransferLearning(new TransferLearningOptions { BatchSize = 0 })).Message);
+        Assert.Contains("Epochs", Assert.Throws<ArgumentOutOfRangeException>(() => ml.MulticlassClassification.Trainers.TransferLearning(new TransferLearningOptions { Epochs = 0 })).Message);
+        Assert.Contains("LearningRate", Assert.Throws<ArgumentOutOfRangeException>(() => ml.MulticlassClassification.Trainers.TransferLearning(new TransferLearningOptions { LearningRate = 0 })).Message);
+        Assert.Contains("ValidationFraction", Assert.Throws<ArgumentOutOfRangeException>(() => ml.MulticlassClassification.Trainers.TransferLearning(new TransferLearningOptions { ValidationFraction = 1 })).Message);
     }
 
     private sealed record ExplodingSchedule(int StepsBeforeExplosion) : LearningRateSchedule
