@@ -77,7 +77,7 @@ public sealed class TransferLearningEstimator : IEstimator<ITransformer>
                           $"network input {Options.ImageSize} px; strategy {Options.Strategy}, {Options.Epochs} epochs, batch {Options.BatchSize}.");
         var trainStore = DecodeAll(train, bytes, w, h);
         var validationStore = validation.Count > 0 ? DecodeAll(validation, bytes, w, h) : null;
-        var options = Options.Clone();
+        var options = Options.Copy();
         var callback = Options.MetricsCallback;
         options.MetricsCallback = m =>
         {
@@ -85,6 +85,8 @@ public sealed class TransferLearningEstimator : IEstimator<ITransformer>
                               $"validation accuracy {m.ValidationAccuracy:F3}, learning rate {m.LearningRate:G3}, {m.ImagesPerSecond:F0} img/s");
             callback?.Invoke(m);
         };
+        var log = Options.Log;
+        options.Log = message => { env.Info(channel, message); log?.Invoke(message); };
         var watch = System.Diagnostics.Stopwatch.StartNew();
         using var cancel = env.WatchCancellation();
         var network = TransferLearningTrainer.Train(trainStore, [.. train.Select(r => r.Label)], validationStore,

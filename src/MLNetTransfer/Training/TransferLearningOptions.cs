@@ -64,7 +64,7 @@ public enum Augment
 /// </summary>
 public sealed class TransferLearningOptions
 {
-    /// <summary>A shallow copy (the caller's object is never changed by the trainer).</summary>
+    /// <summary>A shallow copy: the estimator and the trainer adjust their copy (callbacks, sizes), never the caller's object.</summary>
     internal TransferLearningOptions Copy() => (TransferLearningOptions)MemberwiseClone();
 
     /// <summary>Image path column (text). Default <c>ImagePath</c>.</summary>
@@ -187,9 +187,6 @@ public sealed class TransferLearningOptions
     /// <summary>Called during an epoch with (epoch, images done, images in epoch) for progress bars. Default null.</summary>
     [DoesNotChangeTraining]
     public Action<int, long, long>? Progress { get; set; }
-
-    /// <summary>A shallow copy (the estimator wraps callbacks without changing the caller's object).</summary>
-    internal TransferLearningOptions Clone() => (TransferLearningOptions)MemberwiseClone();
 
     /// <summary>Checks every option once, at construction; the message names the option and the allowed range.</summary>
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
