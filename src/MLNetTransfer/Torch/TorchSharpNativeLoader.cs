@@ -30,7 +30,7 @@ internal static class TorchSharpNativeLoader
         if (!OperatingSystem.IsLinux() || RuntimeInformation.ProcessArchitecture != Architecture.X64) return;
         try
         {
-            if (PatchedGlue(typeof(TorchSharp.torch).Assembly.Location) is { } path) NativeLibrary.Load(path);
+            if (PatchedGlue(typeof(TorchSharp.torch).Assembly.Location, Path.Combine(AssetResolver.CacheRoot, "torchsharp-native")) is { } path) NativeLibrary.Load(path);
         }
         // Any failure leaves TorchSharp's own loading, and its detailed error message, to run as usual.
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidDataException or DllNotFoundException or BadImageFormatException)
@@ -39,8 +39,8 @@ internal static class TorchSharpNativeLoader
         }
     }
 
-    /// <summary>The patched copy to load, or null when the normal loading is right.</summary>
-    internal static string? PatchedGlue(string torchSharpAssembly)
+    /// <summary>The patched copy to load (written under <paramref name="cacheRoot"/> if absent), or null when the normal loading is right.</summary>
+    internal static string? PatchedGlue(string torchSharpAssembly, string cacheRoot)
     {
         var assemblyDir = Path.GetDirectoryName(torchSharpAssembly);
         if (string.IsNullOrEmpty(assemblyDir)) return null;
@@ -70,7 +70,7 @@ internal static class TorchSharpNativeLoader
         // One folder per (TorchSharp, libtorch) pair, written under a temp name and renamed whole, so a process killed
         // half-way never leaves a folder that looks complete.
         var key = $"{package.Name}-{Directory.GetParent(libtorch)!.Parent!.Parent!.Name}-{Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(glue + "|" + libtorch)))[..12]}";
-        var target = Path.Combine(AssetResolver.CacheRoot, "torchsharp-native", key);
+        var target = Path.Combine(cacheRoot, key);
         var patched = Path.Combine(target, GlueFile);
         if (File.Exists(patched)) return patched;
         var temp = $"{target}.{Environment.ProcessId}.tmp";
