@@ -114,14 +114,22 @@ internal sealed class KernelNotebookRunner
     {
         var result = await kernel.SendAsync(new SubmitCode(code));
         string? error = null;
+        var shown = new Dictionary<string, int>();   // value id -> index in outputs, so an update replaces what it updates
         foreach (var e in result.Events)
         {
             switch (e)
             {
+                case DisplayedValueUpdated u when u.ValueId is { } id && shown.TryGetValue(id, out var at):
+                    outputs[at] = new DisplayElement(Data(u));
+                    break;
+                case DisplayedValueProduced d when d.ValueId is { } id:
+                    shown[id] = outputs.Count;
+                    outputs.Add(new DisplayElement(Data(d)));
+                    break;
                 case StandardOutputValueProduced o: outputs.Add(new TextElement(PlainText(o), "stdout")); break;
                 case StandardErrorValueProduced o: outputs.Add(new TextElement(PlainText(o), "stderr")); break;
                 case ReturnValueProduced r: outputs.Add(ReturnValue(r)); break;
-                case DisplayedValueUpdated: break;   // progress updates of a value already shown (package restore)
+                case DisplayedValueUpdated: break;   // an update of a value shown by another submission
                 case DisplayEvent d: outputs.Add(new DisplayElement(Data(d))); break;
                 case CommandFailed f:
                     error = f.Exception is { } ex ? $"{ex.GetType().Name}: {ex.Message}" : f.Message;
