@@ -80,7 +80,8 @@ public class NuGetPackageTests(ITestOutputHelper output)
         {
             var names = zip.Entries.Select(e => e.FullName).ToHashSet();
             foreach (var required in new[] { "README.md", "LICENSE", "lib/net10.0/MLNetTransfer.dll", "lib/net10.0/MLNetTransfer.xml",
-                         "buildTransitive/MLNetTransfer.targets", "buildTransitive/TorchSharpLinuxCompat.targets", "buildTransitive/TorchSharpLinuxCompat.cs" })
+                         "buildTransitive/MLNetTransfer.targets", "buildTransitive/TorchSharpLinuxCompat.targets", "buildTransitive/TorchSharpLinuxCompat.cs",
+                         "interactive-extensions/dotnet/extension.dib" })
                 Assert.Contains(required, names);
             Assert.Contains("FeaturizeImage", new StreamReader(zip.GetEntry("lib/net10.0/MLNetTransfer.xml")!.Open()).ReadToEnd());
             var nuspec = XDocument.Load(zip.Entries.Single(e => e.FullName.EndsWith(".nuspec")).Open());
