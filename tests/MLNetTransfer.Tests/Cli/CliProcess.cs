@@ -13,19 +13,10 @@ internal static class CliProcess
     /// <summary>Starts the CLI and returns at once, output being collected; see <see cref="Wait"/>.</summary>
     public static Running Start(params string[] args) => Launch("dotnet", [CliDll, .. args]);
 
-    /// <summary>
-    /// Runs another program (e.g. dotnet-repl) the same way, in <paramref name="workingDirectory"/>, with stdin closed and
-    /// the given environment changes (a null value removes the variable).
-    /// </summary>
-    public static Result RunProgram(string file, IEnumerable<string> args, string workingDirectory, IReadOnlyDictionary<string, string?> environment, TimeSpan timeout) =>
-        Wait(Launch(file, [.. args], workingDirectory, environment), timeout);
-
-    public static Result Wait(Running running) => Wait(running, TimeSpan.FromMinutes(10));
-
-    private static Result Wait(Running running, TimeSpan timeout)
+    public static Result Wait(Running running)
     {
         var p = running.Process;
-        if (!p.WaitForExit(timeout)) { p.Kill(true); throw new TimeoutException($"{p.StartInfo.FileName} did not finish in {timeout.TotalMinutes:F0} minutes"); }
+        if (!p.WaitForExit(TimeSpan.FromMinutes(10))) { p.Kill(true); throw new TimeoutException("mlnet-transfer did not finish in 10 minutes"); }
         p.WaitForExit(); // drains the output events
         var result = new Result(p.ExitCode, running.Stdout.ToString(), running.Stderr.ToString());
         p.Dispose();
@@ -37,21 +28,17 @@ internal static class CliProcess
 
     private static string CliDll => Path.Combine(AppContext.BaseDirectory, "mlnet-transfer.dll");
 
-    private static Running Launch(string file, string[] args, string? workingDirectory = null, IReadOnlyDictionary<string, string?>? environment = null)
+    private static Running Launch(string file, string[] args)
     {
-        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
-        if (workingDirectory is not null) start.WorkingDirectory = workingDirectory;
+        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in args) start.ArgumentList.Add(a);
         start.Environment[TestAssets.Variable] = TestAssets.Root;
-        foreach (var (key, value) in environment ?? new Dictionary<string, string?>())
-            if (value is null) start.Environment.Remove(key); else start.Environment[key] = value;
         var process = new Process { StartInfo = start };
         var stdout = new StringBuilder();
         var stderr = new StringBuilder();
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (stdout) stdout.AppendLine(e.Data); };
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (stderr) stderr.AppendLine(e.Data); };
         process.Start();
-        process.StandardInput.Close();   // nothing reads a prompt answer: a tool waiting for input ends instead
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return new Running(process, stdout, stderr);

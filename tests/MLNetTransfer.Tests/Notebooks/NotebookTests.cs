@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
-using MLNetTransfer.Tests.Cli;
 using MLNetTransfer.Tests.Packaging;
 using MLNetTransfer.Tests.Reliability;
 using Xunit.Abstractions;
@@ -36,10 +35,10 @@ public class NotebookTests(NotebookTests.PackedLibrary library, ITestOutputHelpe
 
         public PackedLibrary()
         {
-            var result = CliProcess.RunProgram("dotnet",
+            var result = ChildProgram.Run("dotnet",
                 ["pack", Path.Combine(HostileInputCorpusTests.RepoRoot(), "src", "MLNetTransfer"), "-c", "Release", "-o", root.Combine("artifacts", "packages"), $"-p:PackageVersion={Version}"],
                 root.Path, NuGetPackageTests.ChildBuildEnvironment(), TimeSpan.FromMinutes(10));
-            if (result.ExitCode != 0) throw new InvalidOperationException($"dotnet pack failed (exit {result.ExitCode}):\n{result.Stdout}{result.Stderr}");
+            if (result.ExitCode != 0) throw new InvalidOperationException($"dotnet pack failed (exit {result.ExitCode}):\n{result.Output}");
         }
 
         public void Dispose() => root.Dispose();
@@ -69,15 +68,15 @@ public class NotebookTests(NotebookTests.PackedLibrary library, ITestOutputHelpe
         env["MLNETTRANSFER_NOTEBOOK_SMALL"] = "1";
 
         var watch = Stopwatch.StartNew();
-        var result = CliProcess.RunProgram(DotnetRepl(), ["--run", name, "--exit-after-run", "--output-path", saved], notebooks, env, TimeSpan.FromMinutes(30));
+        var result = ChildProgram.Run(DotnetRepl(), ["--run", name, "--exit-after-run", "--output-path", saved], notebooks, env, TimeSpan.FromMinutes(30));
         output.WriteLine($"{name}: dotnet-repl exit {result.ExitCode} in {watch.Elapsed.TotalSeconds:F0} s");
 
-        Assert.True(File.Exists(saved), $"{name}: dotnet-repl wrote no output notebook (exit {result.ExitCode}):\n{result.Stdout}{result.Stderr}");
+        Assert.True(File.Exists(saved), $"{name}: dotnet-repl wrote no output notebook (exit {result.ExitCode}):\n{result.Output}");
         var cells = CodeCells(saved);
         foreach (var (number, source, outputs, _) in cells)
             foreach (var error in outputs.Where(o => (string?)o!["output_type"] == "error"))
                 Assert.Fail($"{name}: code cell {number} ({FirstLine(source)}) failed: {error!["ename"]}: {error["evalue"]}");
-        Assert.True(result.ExitCode == 0, $"{name}: dotnet-repl exit {result.ExitCode} with no cell error:\n{result.Stdout}{result.Stderr}");
+        Assert.True(result.ExitCode == 0, $"{name}: dotnet-repl exit {result.ExitCode} with no cell error:\n{result.Output}");
         Assert.All(cells, c => Assert.True(c.Ran, $"{name}: code cell {c.Number} ({FirstLine(c.Source)}) did not run"));
 
         // The package's kernel extension ran: results show as the library's HTML, not as type names.
