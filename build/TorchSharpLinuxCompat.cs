@@ -1,4 +1,6 @@
-// MSBuild inline task (RoslynCodeTaskFactory, Code Type="Class") used by TorchSharpLinuxCompat.targets.
+// MSBuild inline task (RoslynCodeTaskFactory, Code Type="Class") used by TorchSharpLinuxCompat.targets; the same file
+// (without the task, MLNETTRANSFER_RUNTIME defined) is compiled into the MLNetTransfer library, which applies the patch at
+// run time where there is no build (a .NET Interactive kernel loading the package straight from the NuGet cache).
 //
 // Writes a copy of TorchSharp's native glue library (libLibTorchSharp.so) in which the version
 // requirements on libstdc++.so.6 that the given system libstdc++ does not define (GLIBCXX_3.4.32 for
@@ -10,11 +12,13 @@
 // it (a copy of the source, then the few patched bytes) and renamed over it, so a destination that is a
 // hard link to the NuGet cache is replaced, never modified. Everything is plain ELF64 little-endian parsing; no external tool is run.
 
+#nullable disable
 using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Text;
+#if !MLNETTRANSFER_RUNTIME
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
 
@@ -36,10 +40,6 @@ public class TorchSharpLinuxCompatPatch : Task
     /// <summary>Names of the version requirements that were made weak (for logging / diagnostics).</summary>
     [Output] public string[] WeakenedVersions { get; set; } = Array.Empty<string>();
 
-    const uint SHT_RELA = 4, SHT_DYNSYM = 11, SHT_REL = 9;
-    const uint SHT_GNU_verdef = 0x6ffffffd, SHT_GNU_verneed = 0x6ffffffe, SHT_GNU_versym = 0x6fffffff;
-    const ushort VER_FLG_WEAK = 0x2;
-
     public override bool Execute()
     {
         try
@@ -55,57 +55,82 @@ public class TorchSharpLinuxCompatPatch : Task
 
     bool Run()
     {
-        byte[] image = File.ReadAllBytes(SourceFile);
-        var elf = new Elf(image, SourceFile);
-
-        HashSet<string> provided = null;
-        if (!string.IsNullOrEmpty(SystemLibStdCxx))
-            provided = new HashSet<string>(new Elf(File.ReadAllBytes(SystemLibStdCxx), SystemLibStdCxx).DefinedVersions(), StringComparer.Ordinal);
-
-        // Version index -> symbols that dynamic relocations actually bind (those must really exist at run time).
-        var boundByIndex = elf.RelocatedSymbolsByVersionIndex();
-
-        var patches = new List<KeyValuePair<int, byte[]>>();
-        var weakened = new List<string>();
-        var problems = new List<string>();
-        foreach (var req in elf.VersionRequirements().Where(r => r.File == "libstdc++.so.6"))
-        {
-            if (provided != null && provided.Contains(req.Name)) continue;   // satisfied by the system library
-            if (boundByIndex.TryGetValue(req.Index, out var symbols))
-            {
-                if (provided != null)   // Auto: really missing and really used -> cannot be fixed by patching
-                    problems.Add(req.Name + " (used by " + string.Join(", ", symbols.Take(5)) + (symbols.Count > 5 ? ", ..." : "") + ")");
-                continue;               // Always: leave used requirements strict
-            }
-            if ((req.Flags & VER_FLG_WEAK) == 0)
-            {
-                patches.Add(new KeyValuePair<int, byte[]>(req.FlagsOffset, BitConverter.GetBytes((ushort)(req.Flags | VER_FLG_WEAK))));
-                weakened.Add(req.Name);
-            }
-        }
-
-        if (problems.Count > 0)
+        var plan = LibStdCxxWeakening.Plan(SourceFile, string.IsNullOrEmpty(SystemLibStdCxx) ? null : SystemLibStdCxx);
+        if (plan.Problems.Count > 0)
         {
             Log.LogError(
                 "TorchSharpLinuxCompat: '{0}' needs libstdc++ versions that '{1}' lacks and actually calls into them: {2}. " +
                 "Marking them weak would only move the failure to run time. Install a libstdc++ from GCC 13 or newer " +
                 "(e.g. a newer distribution), or use a TorchSharp build compiled against an older libstdc++. " +
                 "Set TorchSharpLinuxCompat=Never to skip this step.",
-                SourceFile, SystemLibStdCxx, string.Join("; ", problems));
+                SourceFile, SystemLibStdCxx, string.Join("; ", plan.Problems));
             return false;
         }
 
-        WriteReplacing(SourceFile, DestinationFile, patches);
-        WeakenedVersions = weakened.ToArray();
-        if (weakened.Count > 0)
+        LibStdCxxWeakening.WriteReplacing(SourceFile, DestinationFile, plan.Patches);
+        WeakenedVersions = plan.Weakened.ToArray();
+        if (plan.Weakened.Count > 0)
             Log.LogMessage(MessageImportance.High,
                 "TorchSharpLinuxCompat: {0} -> {1}: marked libstdc++ version requirement(s) {2} weak ({3}no relocation binds a symbol of them).",
-                Path.GetFileName(SourceFile), DestinationFile, string.Join(", ", weakened),
+                Path.GetFileName(SourceFile), DestinationFile, string.Join(", ", plan.Weakened),
                 string.IsNullOrEmpty(SystemLibStdCxx) ? "" : "not defined by " + SystemLibStdCxx + "; ");
         else
             Log.LogMessage(MessageImportance.Normal, "TorchSharpLinuxCompat: {0} needs no change; copied to {1}.", SourceFile, DestinationFile);
         return true;
     }
+}
+#endif
+
+/// <summary>ELF edits shared by the build task and the library's run-time loader.</summary>
+internal static class LibStdCxxWeakening
+{
+    const uint SHT_RELA = 4, SHT_DYNSYM = 11, SHT_REL = 9;
+    const uint SHT_GNU_verdef = 0x6ffffffd, SHT_GNU_verneed = 0x6ffffffe, SHT_GNU_versym = 0x6fffffff;
+    const ushort VER_FLG_WEAK = 0x2;
+
+    /// <summary>The patches (file offset, new bytes) and the names of the weakened versions; problems: really used, really missing.</summary>
+    public sealed class Result
+    {
+        public List<KeyValuePair<int, byte[]>> Patches = new List<KeyValuePair<int, byte[]>>();
+        public List<string> Weakened = new List<string>();
+        public List<string> Problems = new List<string>();
+    }
+
+    /// <summary>
+    /// Which libstdc++ version requirements of <paramref name="sourceFile"/> to mark weak: those <paramref name="systemLibStdCxx"/>
+    /// does not define (null: every one no relocation uses). A missing version that a relocation binds is a problem instead.
+    /// </summary>
+    public static Result Plan(string sourceFile, string systemLibStdCxx)
+    {
+        var elf = new Elf(File.ReadAllBytes(sourceFile), sourceFile);
+
+        HashSet<string> provided = null;
+        if (systemLibStdCxx != null)
+            provided = new HashSet<string>(new Elf(File.ReadAllBytes(systemLibStdCxx), systemLibStdCxx).DefinedVersions(), StringComparer.Ordinal);
+
+        // Version index -> symbols that dynamic relocations actually bind (those must really exist at run time).
+        var boundByIndex = elf.RelocatedSymbolsByVersionIndex();
+        var result = new Result();
+        foreach (var req in elf.VersionRequirements().Where(r => r.File == "libstdc++.so.6"))
+        {
+            if (provided != null && provided.Contains(req.Name)) continue;   // satisfied by the system library
+            if (boundByIndex.TryGetValue(req.Index, out var symbols))
+            {
+                if (provided != null)   // Auto: really missing and really used -> cannot be fixed by patching
+                    result.Problems.Add(req.Name + " (used by " + string.Join(", ", symbols.Take(5)) + (symbols.Count > 5 ? ", ..." : "") + ")");
+                continue;               // Always: leave used requirements strict
+            }
+            if ((req.Flags & VER_FLG_WEAK) == 0)
+            {
+                result.Patches.Add(new KeyValuePair<int, byte[]>(req.FlagsOffset, BitConverter.GetBytes((ushort)(req.Flags | VER_FLG_WEAK))));
+                result.Weakened.Add(req.Name);
+            }
+        }
+        return result;
+    }
+
+    /// <summary>The version names an ELF shared library defines (e.g. GLIBCXX_3.4.30 for a libstdc++.so.6).</summary>
+    public static IEnumerable<string> DefinedVersions(string file) => new Elf(File.ReadAllBytes(file), file).DefinedVersions().ToList();
 
     /// <summary>
     /// Copy <paramref name="source"/> to a new file next to <paramref name="path"/> (keeps the file mode), apply the
@@ -113,7 +138,7 @@ public class TorchSharpLinuxCompatPatch : Task
     /// link into the NuGet cache) is replaced, never written through. The result gets the current time as its write
     /// time so MSBuild's incremental checks see it as newer than its inputs.
     /// </summary>
-    static void WriteReplacing(string source, string path, IEnumerable<KeyValuePair<int, byte[]>> patches)
+    public static void WriteReplacing(string source, string path, IEnumerable<KeyValuePair<int, byte[]>> patches)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path)));
         string temp = path + ".tmp-" + Guid.NewGuid().ToString("N");

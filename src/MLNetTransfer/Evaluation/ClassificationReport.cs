@@ -48,6 +48,10 @@ public sealed class ClassificationReport
 
     private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
+    /// <summary>The headline in one line, e.g. "accuracy 59.50 %, macro F1 0.5942, 200 images".</summary>
+    public override string ToString() =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"accuracy {Accuracy:P2}, macro F1 {MacroF1:F4}, {Count} images");
+
     /// <summary>Serializes to indented JSON.</summary>
     public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
 

@@ -35,12 +35,21 @@ public static class ConfusionMatrixPlot
         return model;
     }
 
-    /// <summary>Writes the PNG atomically; the size grows with the number of classes.</summary>
-    public static void SavePng(ConfusionMatrixData matrix, string path, string title = "Confusion matrix")
+    /// <summary>Renders the PNG; the size grows with the number of classes.</summary>
+    public static PngImage Render(ConfusionMatrixData matrix, string title = "Confusion matrix")
     {
         int side = Math.Clamp(160 + 48 * matrix.Labels.Length, 400, 2000);
-        var model = Build(matrix, title);
-        AtomicFile.Write(path, stream => new OxyPlot.SkiaSharp.PngExporter { Width = side, Height = side }.Export(model, stream));
+        using var stream = new MemoryStream();
+        new OxyPlot.SkiaSharp.PngExporter { Width = side, Height = side }.Export(Build(matrix, title), stream);
+        return new PngImage(stream.ToArray());
+    }
+
+    /// <summary>Renders the PNG, writes it atomically and returns it (a notebook shows it inline).</summary>
+    public static PngImage SavePng(ConfusionMatrixData matrix, string path, string title = "Confusion matrix")
+    {
+        var image = Render(matrix, title);
+        AtomicFile.WriteAllBytes(path, image.Bytes);
+        return image;
     }
 
     private static CategoryAxis CategoryAxis(AxisPosition position, string title, string[] labels, double angle)

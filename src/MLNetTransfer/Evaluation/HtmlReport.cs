@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using MLNetTransfer.IO;
+using MLNetTransfer.Training;
 
 namespace MLNetTransfer.Evaluation;
 
@@ -21,18 +22,7 @@ public static class HtmlReport
           .Append("td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}th{background:#f3f3f3}td:first-child{text-align:left}")
           .Append(".big{font-size:1.4em}img{max-width:100%;border:1px solid #eee}</style></head><body>");
         sb.Append("<h1>").Append(Enc(title)).Append("</h1>");
-        sb.Append("<p class=\"big\">accuracy <b>").Append(report.Accuracy.ToString("P2", inv)).Append("</b> · macro F1 <b>")
-          .Append(report.MacroF1.ToString("F4", inv)).Append("</b> · log-loss <b>").Append(report.LogLoss.ToString("F4", inv))
-          .Append("</b> · ").Append(report.Count).Append(" test images</p>");
-        sb.Append("<p>training ").Append(report.TrainSeconds.ToString("F1", inv)).Append(" s · scoring ")
-          .Append(report.ImagesPerSecond.ToString("F0", inv)).Append(" images/s</p>");
-
-        sb.Append("<h2>Per class</h2><table><tr><th>class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>");
-        foreach (var (label, m) in report.PerClass)
-            sb.Append("<tr><td>").Append(Enc(label)).Append("</td><td>").Append(m.Precision.ToString("F3", inv)).Append("</td><td>")
-              .Append(m.Recall.ToString("F3", inv)).Append("</td><td>").Append(m.F1.ToString("F3", inv)).Append("</td><td>")
-              .Append(m.Support).Append("</td></tr>");
-        sb.Append("</table>");
+        AppendHeadlineAndPerClass(sb, report, "h2");
 
         foreach (var (caption, png) in images ?? [])
             sb.Append("<h2>").Append(Enc(caption)).Append("</h2><img alt=\"").Append(Enc(caption))
@@ -60,6 +50,50 @@ public static class HtmlReport
         }
         sb.Append("</body></html>");
         return sb.ToString();
+    }
+
+    /// <summary>
+    /// An HTML fragment for a notebook cell: headline metrics, the per-class table and the confusion matrix picture
+    /// (inlined), without the page wrapper or the image grid of <see cref="Render"/>.
+    /// </summary>
+    public static string Fragment(ClassificationReport report)
+    {
+        var sb = new StringBuilder("<div class=\"mlnet-transfer-report\">");
+        AppendHeadlineAndPerClass(sb, report, "h4");
+        sb.Append(ConfusionMatrixPlot.Render(report.Confusion).ToHtml("confusion matrix")).Append("</div>");
+        return sb.ToString();
+    }
+
+    /// <summary>An HTML table of a training history: one row per epoch, losses, accuracies, rate and time.</summary>
+    public static string HistoryTable(IEnumerable<EpochMetrics> history)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        static string Cell(double v, string format) => double.IsNaN(v) ? "–" : v.ToString(format, CultureInfo.InvariantCulture);
+        var sb = new StringBuilder("<table><tr><th>epoch</th><th>phase</th><th>train loss</th><th>train acc.</th><th>val. loss</th>")
+            .Append("<th>val. acc.</th><th>learning rate</th><th>seconds</th><th>images/s</th></tr>");
+        foreach (var m in history)
+            sb.Append("<tr><td>").Append(m.Epoch + 1).Append("</td><td>").Append(Enc(m.Phase)).Append("</td><td>").Append(Cell(m.TrainLoss, "F4"))
+              .Append("</td><td>").Append(Cell(m.TrainAccuracy, "P1")).Append("</td><td>").Append(Cell(m.ValidationLoss, "F4"))
+              .Append("</td><td>").Append(Cell(m.ValidationAccuracy, "P1")).Append("</td><td>").Append(m.LearningRate.ToString("G3", inv))
+              .Append("</td><td>").Append(Cell(m.Seconds, "F1")).Append("</td><td>").Append(Cell(m.ImagesPerSecond, "F0")).Append("</td></tr>");
+        return sb.Append("</table>").ToString();
+    }
+
+    private static void AppendHeadlineAndPerClass(StringBuilder sb, ClassificationReport report, string heading)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        sb.Append("<p class=\"big\">accuracy <b>").Append(report.Accuracy.ToString("P2", inv)).Append("</b> · macro F1 <b>")
+          .Append(report.MacroF1.ToString("F4", inv)).Append("</b> · log-loss <b>").Append(report.LogLoss.ToString("F4", inv))
+          .Append("</b> · ").Append(report.Count).Append(" test images</p>");
+        sb.Append("<p>training ").Append(report.TrainSeconds.ToString("F1", inv)).Append(" s · scoring ")
+          .Append(report.ImagesPerSecond.ToString("F0", inv)).Append(" images/s</p>");
+
+        sb.Append('<').Append(heading).Append(">Per class</").Append(heading).Append("><table><tr><th>class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>");
+        foreach (var (label, m) in report.PerClass)
+            sb.Append("<tr><td>").Append(Enc(label)).Append("</td><td>").Append(m.Precision.ToString("F3", inv)).Append("</td><td>")
+              .Append(m.Recall.ToString("F3", inv)).Append("</td><td>").Append(m.F1.ToString("F3", inv)).Append("</td><td>")
+              .Append(m.Support).Append("</td></tr>");
+        sb.Append("</table>");
     }
 
     /// <summary>Renders and writes atomically.</summary>

@@ -56,8 +56,8 @@ public static class EmbeddingSimilarity
         return result;
     }
 
-    /// <summary>Writes the matrix as a PNG heat map, rows and columns labelled (atomically).</summary>
-    public static void SaveHeatmap(float[,] similarity, IReadOnlyList<string> labels, string path, string title = "Cosine similarity of embeddings")
+    /// <summary>Writes the matrix as a PNG heat map, rows and columns labelled (atomically), and returns the picture.</summary>
+    public static Evaluation.PngImage SaveHeatmap(float[,] similarity, IReadOnlyList<string> labels, string path, string title = "Cosine similarity of embeddings")
     {
         int n = similarity.GetLength(0);
         var data = new double[n, n];
@@ -72,7 +72,11 @@ public static class EmbeddingSimilarity
         model.Axes.Add(y);
         model.Series.Add(new HeatMapSeries { X0 = 0, X1 = n - 1, Y0 = 0, Y1 = n - 1, Data = data, RenderMethod = HeatMapRenderMethod.Rectangles });
         int side = Math.Clamp(200 + 14 * n, 500, 2400);
-        AtomicFile.Write(path, s => new OxyPlot.SkiaSharp.PngExporter { Width = side, Height = side }.Export(model, s));
+        using var stream = new MemoryStream();
+        new OxyPlot.SkiaSharp.PngExporter { Width = side, Height = side }.Export(model, stream);
+        var image = new Evaluation.PngImage(stream.ToArray());
+        AtomicFile.WriteAllBytes(path, image.Bytes);
+        return image;
     }
 
     /// <summary>A unit-length copy (zeros stay zeros).</summary>

@@ -57,8 +57,8 @@ public static class GradCam
         return (Compute(network, x, cls), cls, probabilities[cls]);
     }
 
-    /// <summary>Overlays the map on the image (red = high) at the map's size and writes a PNG.</summary>
-    public static void SaveOverlay(string imagePath, float[,] map, string outPath, float alpha = 0.5f)
+    /// <summary>Overlays the map on the image (red = high) at the map's size, writes a PNG and returns the picture.</summary>
+    public static Evaluation.PngImage SaveOverlay(string imagePath, float[,] map, string outPath, float alpha = 0.5f)
     {
         int h = map.GetLength(0), w = map.GetLength(1);
         using var original = SKBitmap.Decode(imagePath) ?? throw new InvalidDataException($"{imagePath}: corrupt or unsupported image.");
@@ -72,7 +72,9 @@ public static class GradCam
                 output.SetPixel(x, y, new SKColor((byte)(c.Red * (1 - alpha) + r * alpha), (byte)(c.Green * (1 - alpha) + g * alpha), (byte)(c.Blue * (1 - alpha) + b * alpha)));
             }
         using var encoded = SKImage.FromBitmap(output).Encode(SKEncodedImageFormat.Png, 100);
-        AtomicFile.WriteAllBytes(outPath, encoded.ToArray());
+        var picture = new Evaluation.PngImage(encoded.ToArray());
+        AtomicFile.WriteAllBytes(outPath, picture.Bytes);
+        return picture;
     }
 
     private static (byte, byte, byte) Jet(float v)

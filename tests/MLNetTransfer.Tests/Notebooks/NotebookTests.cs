@@ -1,55 +1,120 @@
+using System.Diagnostics;
 using System.Text.Json.Nodes;
-using MLNetTransfer.Cli.Notebooks;
+using MLNetTransfer.Tests.Packaging;
+using MLNetTransfer.Tests.Reliability;
 using Xunit.Abstractions;
 
 namespace MLNetTransfer.Tests.Notebooks;
 
-/// <summary>Every notebook in notebooks/ runs cell by cell (small-data switch on); each ends with a cell that checks its headline.</summary>
+/// <summary>
+/// Every notebook in notebooks/ runs as a user runs it: in the real .NET Interactive kernel (dotnet-repl, in a child
+/// process, so nothing of this test host is preloaded), against the library freshly packed into a folder feed with a
+/// unique version (the kernel caches restores by reference list, so a reused version could run old code), with its own
+/// HOME and temp folder, small-data switch on. A cell error fails the test naming the notebook, the cell and the error;
+/// each notebook's last cell checks its headline figure.
+/// </summary>
 [Collection("heavy")]
-public class NotebookTests(ITestOutputHelper output)
+public class NotebookTests(NotebookTests.PackedLibrary library, ITestOutputHelper output) : IClassFixture<NotebookTests.PackedLibrary>
 {
-    private static string Folder()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "MLNetTransfer.sln"))) return Path.Combine(dir.FullName, "notebooks");
-        throw new DirectoryNotFoundException("repository root not found above the test binaries");
-    }
+    private const string Reference = "#r \\\"nuget: MLNetTransfer, 0.1.0\\\"";
+
+    private static string Folder() => Path.Combine(HostileInputCorpusTests.RepoRoot(), "notebooks");
 
     public static TheoryData<string> All() => [.. Directory.GetFiles(Folder(), "*.ipynb").Order().Select(f => Path.GetFileName(f))];
 
-    [Theory]
-    [MemberData(nameof(All))]
-    public void Notebook_runs_and_its_headline_check_passes(string name)
+    /// <summary>Packs the library once per test run into <c>ROOT/artifacts/packages</c>, the feed the notebooks name.</summary>
+    public sealed class PackedLibrary : IDisposable
     {
-        Environment.SetEnvironmentVariable("MLNETTRANSFER_NOTEBOOK_SMALL", "1");
-        Environment.SetEnvironmentVariable(TestAssets.Variable, TestAssets.Root);
-        using var dir = new TempDir();
-        var copy = dir.Combine(name);
-        File.Copy(Path.Combine(Folder(), name), copy);
-        var cells = new NotebookRunner { SaveOutputs = true }.Run(copy);
-        foreach (var c in cells) output.WriteLine($"cell {c.Index + 1}: {c.Output.Trim()}{(c.Error is null ? "" : " ERROR " + c.Error.Message)}");
-        Assert.All(cells, c => Assert.Null(c.Error));
-        var codeCells = JsonNode.Parse(File.ReadAllText(copy))!["cells"]!.AsArray().Where(c => c!["cell_type"]!.GetValue<string>() == "code").ToList();
-        Assert.Equal(codeCells.Count, cells.Count); // every cell ran, the last one being the headline check
-        Assert.All(codeCells, c => Assert.NotNull(c!["outputs"]));
+        private readonly TempDir root = new();
+
+        public string Version { get; } = $"0.1.0-nb.{DateTime.UtcNow:yyyyMMddHHmmss}.{Environment.ProcessId}";
+        public string Root => root.Path;
+
+        /// <summary>The package folder shared by this run's notebooks (libtorch alone is 600 MB: extracted once per run).</summary>
+        public string Packages => root.Combine("nuget-packages");
+
+        public PackedLibrary()
+        {
+            var result = ChildProgram.Run("dotnet",
+                ["pack", Path.Combine(HostileInputCorpusTests.RepoRoot(), "src", "MLNetTransfer"), "-c", "Release", "-o", root.Combine("artifacts", "packages"), $"-p:PackageVersion={Version}"],
+                root.Path, NuGetPackageTests.ChildBuildEnvironment(), TimeSpan.FromMinutes(10));
+            if (result.ExitCode != 0) throw new InvalidOperationException($"dotnet pack failed (exit {result.ExitCode}):\n{result.Output}");
+        }
+
+        public void Dispose() => root.Dispose();
     }
 
-    [Fact]
-    public void A_throwing_cell_stops_the_run_and_an_unknown_package_is_refused()
+    [Theory]
+    [MemberData(nameof(All))]
+    public void Notebook_runs_in_the_dotnet_interactive_kernel_and_its_headline_check_passes(string name)
     {
-        using var dir = new TempDir();
-        var path = dir.Combine("bad.ipynb");
-        File.WriteAllText(path, """
-            {"cells":[{"cell_type":"code","metadata":{},"outputs":[],"source":["var x = 40 + 2;\n","x"]},
-                      {"cell_type":"code","metadata":{},"outputs":[],"source":["throw new InvalidOperationException(\"boom\");"]},
-                      {"cell_type":"code","metadata":{},"outputs":[],"source":["x"]}],"metadata":{},"nbformat":4,"nbformat_minor":5}
-            """);
-        var cells = new NotebookRunner().Run(path);
-        Assert.Equal(2, cells.Count);
-        Assert.Equal("42", cells[0].Output.Trim());
-        Assert.Equal("boom", cells[1].Error!.Message);
+        var notebooks = Path.Combine(library.Root, "notebooks");
+        Directory.CreateDirectory(notebooks);
+        var text = File.ReadAllText(Path.Combine(Folder(), name));
+        Assert.True(text.Split(Reference).Length == 2, $"{name}: expected one cell with {Reference.Replace("\\\"", "\"")}");
+        File.WriteAllText(Path.Combine(notebooks, name), text.Replace(Reference, Reference.Replace("0.1.0", library.Version)));
 
-        File.WriteAllText(path, """{"cells":[{"cell_type":"code","metadata":{},"outputs":[],"source":["#r \"nuget: Newtonsoft.Json\""]}],"metadata":{},"nbformat":4,"nbformat_minor":5}""");
-        Assert.Contains("not available offline", Assert.Throws<InvalidDataException>(() => new NotebookRunner().Run(path)).Message);
+        var run = Path.GetFileNameWithoutExtension(name);
+        var home = Path.Combine(library.Root, "home-" + run);
+        var temp = Path.Combine(library.Root, "tmp-" + run);
+        Directory.CreateDirectory(temp);
+        WriteUserNuGetConfig(home);
+        var saved = Path.Combine(library.Root, run + ".out.ipynb");
+        var env = NuGetPackageTests.ChildBuildEnvironment();
+        env["HOME"] = home;
+        env["NUGET_PACKAGES"] = library.Packages;
+        env["TMPDIR"] = temp;
+        env["XDG_CACHE_HOME"] = null;
+        env["MLNETTRANSFER_NOTEBOOK_SMALL"] = "1";
+
+        var watch = Stopwatch.StartNew();
+        var result = ChildProgram.Run(DotnetRepl(), ["--run", name, "--exit-after-run", "--output-path", saved], notebooks, env, TimeSpan.FromMinutes(30));
+        output.WriteLine($"{name}: dotnet-repl exit {result.ExitCode} in {watch.Elapsed.TotalSeconds:F0} s");
+
+        Assert.True(File.Exists(saved), $"{name}: dotnet-repl wrote no output notebook (exit {result.ExitCode}):\n{result.Output}");
+        var cells = CodeCells(saved);
+        foreach (var (number, source, outputs, _) in cells)
+            foreach (var error in outputs.Where(o => (string?)o!["output_type"] == "error"))
+                Assert.Fail($"{name}: code cell {number} ({FirstLine(source)}) failed: {error!["ename"]}: {error["evalue"]}");
+        Assert.True(result.ExitCode == 0, $"{name}: dotnet-repl exit {result.ExitCode} with no cell error:\n{result.Output}");
+        Assert.All(cells, c => Assert.True(c.Ran, $"{name}: code cell {c.Number} ({FirstLine(c.Source)}) did not run"));
+
+        // The package's kernel extension ran: results show as the library's HTML, not as type names.
+        var html = string.Concat(cells.SelectMany(c => c.Outputs).Select(o => Source(o!["data"]?["text/html"])));
+        if (name.StartsWith("01") || name.StartsWith("02"))
+        {
+            Assert.Contains("class=\"mlnet-transfer-report\"", html);
+            Assert.Contains("data:image/png;base64,", html);
+        }
+        if (name.StartsWith("05")) Assert.Contains("<th>val. acc.</th>", html);
+    }
+
+    // dotnet-repl stamps each cell it executed with its start and end time in the cell's metadata.
+    private static List<(int Number, string Source, List<JsonNode?> Outputs, bool Ran)> CodeCells(string path) =>
+        [.. JsonNode.Parse(File.ReadAllText(path))!["cells"]!.AsArray()
+            .Where(c => (string?)c!["cell_type"] == "code")
+            .Select((c, i) => (i + 1, Source(c!["source"]), c!["outputs"]?.AsArray().ToList() ?? [], c!["metadata"]?["dotnet_repl_cellExecutionEndTime"] is not null))];
+
+    private static string Source(JsonNode? source) => source is JsonArray lines ? string.Concat(lines.Select(l => (string?)l)) : (string?)source ?? "";
+
+    private static string FirstLine(string source) => source.Split('\n').FirstOrDefault(l => l.Trim().Length > 0 && !l.TrimStart().StartsWith("//"))?.Trim() ?? "";
+
+    // Restores are offline: the notebook's own feed comes from its #i; everything else from the machine's packages folder.
+    private static void WriteUserNuGetConfig(string home)
+    {
+        var folder = Path.Combine(home, ".nuget", "NuGet");
+        Directory.CreateDirectory(folder);
+        NuGetPackageTests.WriteNuGetConfig(folder, feed: null, fileName: "NuGet.Config");
+    }
+
+    /// <summary>dotnet-repl 0.3.259: <c>$DOTNET_REPL</c>, the PATH, or the global tools folder (where .ci/run installs it).</summary>
+    private static string DotnetRepl()
+    {
+        var candidates = new List<string>();
+        if (Environment.GetEnvironmentVariable("DOTNET_REPL") is { Length: > 0 } explicitPath) candidates.Add(explicitPath);
+        candidates.AddRange((Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator).Where(d => d.Length > 0).Select(d => Path.Combine(d, "dotnet-repl")));
+        candidates.Add(Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".dotnet", "tools", "dotnet-repl"));
+        return candidates.FirstOrDefault(File.Exists) ?? throw new FileNotFoundException(
+            "dotnet-repl not found ($DOTNET_REPL, PATH, ~/.dotnet/tools): install it with `dotnet tool install -g dotnet-repl --version 0.3.259` (.ci/run does).");
     }
 }

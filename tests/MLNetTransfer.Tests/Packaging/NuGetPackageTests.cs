@@ -25,11 +25,8 @@ public class NuGetPackageTests(ITestOutputHelper output)
     {
         var start = new ProcessStartInfo("dotnet") { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in args) start.ArgumentList.Add(a);
-        // The test host runs under `dotnet test`: its MSBuild variables must not leak into the nested builds.
-        foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("MSBuild", StringComparison.OrdinalIgnoreCase) || k == "DOTNET_HOST_PATH").ToList())
-            start.Environment.Remove(key);
-        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        start.Environment["DOTNET_NOLOGO"] = "1";
+        foreach (var (key, value) in ChildBuildEnvironment())
+            if (value is null) start.Environment.Remove(key); else start.Environment[key] = value;
         start.Environment[TestAssets.Variable] = TestAssets.Root;
         using var p = Process.Start(start)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
@@ -44,12 +41,27 @@ public class NuGetPackageTests(ITestOutputHelper output)
 
     private static string Src(string project) => Path.Combine(HostileInputCorpusTests.RepoRoot(), "src", project);
 
-    private static void WriteNuGetConfig(string folder, string feed) => File.WriteAllText(Path.Combine(folder, "nuget.config"), $"""
+    /// <summary>
+    /// Environment changes for a dotnet child process (null removes): the test host runs under `dotnet test`, and its
+    /// MSBuild variables must not leak into nested builds and restores.
+    /// </summary>
+    internal static Dictionary<string, string?> ChildBuildEnvironment()
+    {
+        var env = Environment.GetEnvironmentVariables().Keys.Cast<string>()
+            .Where(k => k.StartsWith("MSBuild", StringComparison.OrdinalIgnoreCase) || k == "DOTNET_HOST_PATH")
+            .ToDictionary(k => k, _ => (string?)null);
+        env["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        env["DOTNET_NOLOGO"] = "1";
+        return env;
+    }
+
+    /// <summary>An offline NuGet config: the given folder feed (if any) and the machine's global packages folder.</summary>
+    internal static void WriteNuGetConfig(string folder, string? feed, string fileName = "nuget.config") => File.WriteAllText(Path.Combine(folder, fileName), $"""
         <?xml version="1.0" encoding="utf-8"?>
         <configuration>
           <packageSources>
             <clear />
-            <add key="feed" value="{feed}" />
+            {(feed is null ? "" : $"<add key=\"feed\" value=\"{feed}\" />")}
             <add key="machine" value="{GlobalPackages}" />
           </packageSources>
         </configuration>
@@ -68,7 +80,8 @@ public class NuGetPackageTests(ITestOutputHelper output)
         {
             var names = zip.Entries.Select(e => e.FullName).ToHashSet();
             foreach (var required in new[] { "README.md", "LICENSE", "lib/net10.0/MLNetTransfer.dll", "lib/net10.0/MLNetTransfer.xml",
-                         "buildTransitive/MLNetTransfer.targets", "buildTransitive/TorchSharpLinuxCompat.targets", "buildTransitive/TorchSharpLinuxCompat.cs" })
+                         "buildTransitive/MLNetTransfer.targets", "buildTransitive/TorchSharpLinuxCompat.targets", "buildTransitive/TorchSharpLinuxCompat.cs",
+                         "interactive-extensions/dotnet/extension.dib" })
                 Assert.Contains(required, names);
             Assert.Contains("FeaturizeImage", new StreamReader(zip.GetEntry("lib/net10.0/MLNetTransfer.xml")!.Open()).ReadToEnd());
             var nuspec = XDocument.Load(zip.Entries.Single(e => e.FullName.EndsWith(".nuspec")).Open());
