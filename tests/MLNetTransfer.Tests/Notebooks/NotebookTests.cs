@@ -107,14 +107,23 @@ public class NotebookTests(NotebookTests.PackedLibrary library, ITestOutputHelpe
         NuGetPackageTests.WriteNuGetConfig(folder, feed: null, fileName: "NuGet.Config");
     }
 
-    /// <summary>dotnet-repl 0.3.259: <c>$DOTNET_REPL</c>, the PATH, or the global tools folder (where .ci/run installs it).</summary>
+    /// <summary>
+    /// dotnet-repl 0.3.259: <c>$DOTNET_REPL</c>, the PATH, the global tools folder, or else installed from NuGet into the
+    /// checkout's git-ignored <c>artifacts/tools</c>, so the README's test command needs no install step of its own.
+    /// </summary>
     private static string DotnetRepl()
     {
         var candidates = new List<string>();
         if (Environment.GetEnvironmentVariable("DOTNET_REPL") is { Length: > 0 } explicitPath) candidates.Add(explicitPath);
         candidates.AddRange((Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator).Where(d => d.Length > 0).Select(d => Path.Combine(d, "dotnet-repl")));
         candidates.Add(Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".dotnet", "tools", "dotnet-repl"));
-        return candidates.FirstOrDefault(File.Exists) ?? throw new FileNotFoundException(
-            "dotnet-repl not found ($DOTNET_REPL, PATH, ~/.dotnet/tools): install it with `dotnet tool install -g dotnet-repl --version 0.3.259` (.ci/run does).");
+        var local = Path.Combine(HostileInputCorpusTests.RepoRoot(), "artifacts", "tools");
+        candidates.Add(Path.Combine(local, "dotnet-repl"));
+        if (candidates.FirstOrDefault(File.Exists) is { } found) return found;
+        var install = ChildProgram.Run("dotnet", ["tool", "install", "dotnet-repl", "--version", "0.3.259", "--tool-path", local],
+            HostileInputCorpusTests.RepoRoot(), NuGetPackageTests.ChildBuildEnvironment(), TimeSpan.FromMinutes(10));
+        return File.Exists(Path.Combine(local, "dotnet-repl")) ? Path.Combine(local, "dotnet-repl") : throw new FileNotFoundException(
+            $"dotnet-repl not found ($DOTNET_REPL, PATH, ~/.dotnet/tools) and `dotnet tool install dotnet-repl --version 0.3.259 --tool-path {local}` failed " +
+            $"(exit {install.ExitCode}):\n{install.Output}");
     }
 }
