@@ -80,6 +80,7 @@ public static class BackboneCatalog
     {
         ChannelOrder = ChannelOrder.Bgr,
         PixelScale = 255f,
+        SizeMultiple = 32,
         MeanImage = new MeanImageSource(
             PackageFile("ResNetPrepOnnx/ResNetPreprocess.onnx", 602_584, "84bf8def78d0befaa3f6e73745d57d7016c6a192ead76f79686bd438c1047004"),
             "MeanImage", 224),

@@ -54,6 +54,16 @@ public sealed record BackboneInfo(
     /// </summary>
     public IReadOnlyList<string> BlockOutputs { get; init; } = [];
 
+    /// <summary>
+    /// Network sizes are rounded up to a multiple of this (at least one multiple). CNTK's ResNet pads stride-2 layers on one
+    /// side only, so its shortcut and main branches disagree on odd map sizes: the input must be a multiple of 32. Smaller
+    /// images are upscaled to the rounded size, never refused. Default 1 (any size).
+    /// </summary>
+    public int SizeMultiple { get; init; } = 1;
+
+    /// <summary>The size the network runs at for a requested <paramref name="size"/>: rounded up to <see cref="SizeMultiple"/>.</summary>
+    public int NetworkSizeFor(int size) => Math.Max(SizeMultiple, (size + SizeMultiple - 1) / SizeMultiple * SizeMultiple);
+
     /// <summary>The input normalization as one value (mean image loaded through <paramref name="assets"/>), checked once.</summary>
     /// <exception cref="AssetNotFoundException">The mean image's file cannot be found.</exception>
     public Onnx.ImageNormalization Normalization(AssetResolver assets)

@@ -79,9 +79,10 @@ public static class TransferLearningTrainer
         var settings = TrainingFingerprint.Of(options, $"{train.Count} images, {labels.Count} classes, label sum {trainLabels.Sum()}, {validation?.Count ?? 0} validation",
             WeightsDigest(body, head));
         using var workspace = new TrainingWorkspace(options.WorkspacePath, settings, options.Log);
-        var run = new Run(body, head, train, trainLabels, validation, validationLabels, options, new BatchTransforms(options.ImageSize, normalization), workspace, cancel);
+        int size = options.Strategy == TransferStrategy.Scratch ? options.ImageSize : options.Backbone.NetworkSizeFor(options.ImageSize);
+        var run = new Run(body, head, train, trainLabels, validation, validationLabels, options, new BatchTransforms(size, normalization), workspace, cancel);
         var stopReason = run.Execute();
-        return new TrainedNetwork(body, head, labels, options.ImageSize, normalization, run.History, stopReason);
+        return new TrainedNetwork(body, head, labels, size, normalization, run.History, stopReason);
     }
 
     private static string WeightsDigest(params nn.Module[] modules)
