@@ -56,6 +56,7 @@ public class ResNet18StrategiesTests(ITestOutputHelper output)
         var train = TestAssets.CifarSubset(TestAssets.Cifar10Train, 8);
         var test = TestAssets.CifarSubset(TestAssets.Cifar10Test, 4);
         Assert.Equal(128, ResNet18.NetworkSizeFor(100)); // CNTK's one-sided padding needs multiples of 32: 100 runs at 128
+        Assert.Equal(32, ResNet18.NetworkSizeFor(16));   // below the stride: upscaled to 32, not refused
         foreach (var trainer in new[] { ClassicalTrainers.Lbfgs, ClassicalTrainers.Sdca, ClassicalTrainers.Svm, ClassicalTrainers.LightGbm })
         {
             // One embedding cache for the four: the images are featurized once.
@@ -73,16 +74,17 @@ public class ResNet18StrategiesTests(ITestOutputHelper output)
     public void Head_partial_and_full_fine_tuning_then_grad_cam_from_the_cli()
     {
         using var dir = new TempDir();
-        foreach (var strategy in new[] { "head", "partial", "full" })
+        foreach (var (strategy, epochs) in new[] { ("head", "1"), ("partial", "3"), ("full", "1") }) // partial: 2 warm-up epochs, then blocks
         {
             var outDir = dir.Combine(strategy);
             var run = CliProcess.Run("train", "--train", TestAssets.Cifar10Train, "--test", TestAssets.Cifar10Test, "--max-per-class", "4",
-                "--backbone", "resnet18", "--strategy", strategy, "--epochs", "2", "--batch-size", "20", "--image-size", "64", "--out", outDir, "--quiet");
+                "--backbone", "resnet18", "--strategy", strategy, "--epochs", epochs, "--batch-size", "20", "--image-size", "64", "--out", outDir, "--quiet");
             output.WriteLine($"{strategy}: {run.Stdout.Trim()} {run.Stderr.Trim()}");
             Assert.Equal(0, run.ExitCode);
             var metrics = ClassificationReport.Load(Path.Combine(outDir, "metrics.json"));
             Assert.Equal(40, metrics.Count);
             Assert.True(File.Exists(Path.Combine(outDir, "model.onnx")));
+            if (strategy == "partial") Assert.Contains("finetune", File.ReadAllText(Path.Combine(outDir, "metrics.csv")));
             // The exported model carries the BGR reorder and the mean image: it must not look like an RGB one.
             var exported = OnnxModel.Load(Path.Combine(outDir, "model.onnx"));
             Assert.Contains(exported.Graph.Nodes, n => n.OpType == "Gather" && n.Name!.EndsWith("_channel_order", StringComparison.Ordinal));
