@@ -64,6 +64,12 @@ public sealed record BackboneInfo(
     /// <summary>The size the network runs at for a requested <paramref name="size"/>: rounded up to <see cref="SizeMultiple"/>.</summary>
     public int NetworkSizeFor(int size) => Math.Max(SizeMultiple, (size + SizeMultiple - 1) / SizeMultiple * SizeMultiple);
 
+    /// <summary>
+    /// L2 strength of the default L-BFGS linear probe on this backbone's features (chosen on a held-out part of the
+    /// training data, docs/benchmarks.md). Default <see cref="Training.ClassicalTrainers.DefaultL2"/> (1e-2).
+    /// </summary>
+    public float ProbeL2 { get; init; } = Training.ClassicalTrainers.DefaultL2;
+
     /// <summary>The input normalization as one value (mean image loaded through <paramref name="assets"/>), checked once.</summary>
     /// <exception cref="AssetNotFoundException">The mean image's file cannot be found.</exception>
     public Onnx.ImageNormalization Normalization(AssetResolver assets)

@@ -18,7 +18,7 @@ public sealed class LinearProbeOptions
 
     /// <summary>
     /// The classical trainer. Default <see cref="ClassicalTrainers.Lbfgs"/>, which <see cref="LinearProbe.Train"/> swaps for
-    /// its small-data variant below <see cref="ClassicalTrainers.SmallDataRows"/> images (<see cref="ClassicalTrainers.LbfgsFor"/>).
+    /// its small-data variant below <see cref="ClassicalTrainers.SmallDataRows"/> images (<see cref="ClassicalTrainers.LbfgsFor(long, float)"/>).
     /// </summary>
     public ClassicalTrainerInfo Trainer { get; set; } = ClassicalTrainers.Lbfgs;
 
@@ -72,7 +72,7 @@ public static class LinearProbe
             throw new ArgumentException($"Training needs at least 2 classes; the data has {classes} ({train.Count} images).", nameof(train));
         var data = ml.Data.LoadFromEnumerable(train.Select(i => new ImagePathRow { ImagePath = i.Path, Label = i.Label }));
         var watch = Stopwatch.StartNew();
-        var trainer = options.Trainer == ClassicalTrainers.Lbfgs ? ClassicalTrainers.LbfgsFor(train.Count) : options.Trainer;
+        var trainer = options.Trainer == ClassicalTrainers.Lbfgs ? ClassicalTrainers.LbfgsFor(train.Count, options.Backbone.ProbeL2) : options.Trainer;
         var model = Pipeline(ml, options, trainer).Fit(data);
         return new ImageClassifierModel(model, data.Schema) { TrainSeconds = watch.Elapsed.TotalSeconds };
     }
