@@ -98,13 +98,13 @@ internal static class ResNet18Bench
     /// L-BFGS L2 strength for ResNet-18's 512-d features on the first 200/class: chosen on a held-out tenth of train
     /// (never on test), then scored on test; ML.NET's default trainer options alongside.
     /// </summary>
-    public static void ProbeRegularization(string assets, bool multiBlock)
+    public static void ProbeRegularization(string assets, bool multiBlock, bool flip)
     {
-        var backbone = multiBlock ? MultiBlockCandidate : BackboneCatalog.ResNet18;
-        Console.WriteLine($"backbone {backbone.Name}, {backbone.Embedding.Dimension}-d");
+        var backbone = multiBlock ? BackboneCatalog.ResNet18MultiBlock : BackboneCatalog.ResNet18;
+        Console.WriteLine($"backbone {backbone.Name}, {backbone.Embedding.Dimension}-d{(flip ? ", flip-averaged" : "")}");
         var train = FirstPerClass(Path.Combine(assets, "datasets/cifar10/train"), 200);
         var test = FirstPerClass(Path.Combine(assets, "datasets/cifar10/test"), 200);
-        var featurizer = new ImageFeaturizer(new FeaturizeImageOptions { Backbone = backbone, CacheFolder = Path.Combine(Path.GetTempPath(), "mlnt-resnet18-bench") });
+        var featurizer = new ImageFeaturizer(new FeaturizeImageOptions { Backbone = backbone, FlipAverage = flip, CacheFolder = Path.Combine(Path.GetTempPath(), "mlnt-resnet18-bench") });
         var trainX = featurizer.Featurize(train.Select(i => i.Path)).ToArray();
         var testX = featurizer.Featurize(test.Select(i => i.Path)).ToArray();
         float[] grid = [1e-2f, 1e-1f, 1f, 4f];
@@ -116,13 +116,6 @@ internal static class ResNet18Bench
             Console.WriteLine($"| library L-BFGS (L1 1, tol 1e-6, ≤500 it), L2 {l2}{(l2 == best ? " (chosen on held-out)" : "")} | {ProbeVariantsBench.Probe(trainX, train, testX, test, Library(l2)).Accuracy:F4} |");
         Console.WriteLine($"| ML.NET default LbfgsMaximumEntropy options (L1 1, L2 1) | {ProbeVariantsBench.Probe(trainX, train, testX, test, new()).Accuracy:F4} |");
     }
-
-    /// <summary>Multi-block candidate: global averages of the last 128- and 256-channel units before the 512-d embedding (896-d).</summary>
-    private static readonly BackboneInfo MultiBlockCandidate = BackboneCatalog.ResNet18 with
-    {
-        Name = "resnet18-multiblock-candidate",
-        Embedding = new EmbeddingNode("Pooling395_Output_0", 128 + 256 + 512) { PooledBlocks = ["ReLU315_Output_0", "ReLU347_Output_0"] },
-    };
 
     /// <summary>The first <paramref name="perClass"/> files of each class folder, both sorted by ordinal name.</summary>
     private static List<LabeledImage> FirstPerClass(string root, int perClass) =>

@@ -49,6 +49,23 @@ public class ResNet18StrategiesTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Multi_block_features_end_with_the_single_cut_embedding()
+    {
+        var assets = new AssetResolver();
+        var random = new Random(5);
+        var pixels = new float[2 * 3 * 32 * 32];
+        for (int i = 0; i < pixels.Length; i++) pixels[i] = (float)random.NextDouble();
+        var input = new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(pixels, [2, 3, 32, 32]);
+        var single = OrtRunner.Run(FeaturizerGraph.Build(ResNet18, assets, 64), FeaturizerGraph.InputName, input, "embedding")["embedding"].Data;
+        var multi = OrtRunner.Run(FeaturizerGraph.Build(BackboneCatalog.ResNet18MultiBlock, assets, 64), FeaturizerGraph.InputName, input, "embedding")["embedding"];
+        Assert.Equal([2, 896], multi.Shape);
+        for (int n = 0; n < 2; n++)
+            for (int d = 0; d < 512; d++)
+                Assert.Equal(single[n * 512 + d], multi.Data[n * 896 + 384 + d], 4);
+        Assert.True(multi.Data.Take(384).Any(v => v > 0)); // the pooled units are real activations (ReLU outputs, not all zero)
+    }
+
+    [Fact]
     public void Linear_probe_with_each_classical_trainer()
     {
         using var dir = new TempDir();
