@@ -22,7 +22,7 @@ internal static class ResNet18Bench
 {
     public static void Featurize(string assets, bool quick)
     {
-        int count = quick ? 160 : 480, rounds = quick ? 2 : 3;
+        int count = quick ? 160 : 320, rounds = quick ? 2 : 3;
         var paths = FirstPerClass(Path.Combine(assets, "datasets/cifar10/test"), (count + 9) / 10).Select(i => i.Path).Take(count).ToList();
         var backbone = BackboneCatalog.ResNet18;
 
