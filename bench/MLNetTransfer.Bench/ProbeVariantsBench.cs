@@ -136,7 +136,7 @@ internal static class ProbeVariantsBench
         new() { L1Regularization = l1, L2Regularization = 1e-2f, OptimizationTolerance = 1e-6f, MaximumNumberOfIterations = 500, HistorySize = 50 };
 
     /// <summary>Fits on 9 of every 10 training rows for each value and scores on the 10th; returns the best value and all scores.</summary>
-    private static (float Best, double[] Scores) ChooseOnHeldOut(float[] grid, float[][] trainX, IReadOnlyList<LabeledImage> train,
+    internal static (float Best, double[] Scores) ChooseOnHeldOut(float[] grid, float[][] trainX, IReadOnlyList<LabeledImage> train,
         Func<float, LbfgsMaximumEntropyMulticlassTrainer.Options> options)
     {
         var fit = Enumerable.Range(0, train.Count).Where(i => i % 10 != 0).ToArray();
@@ -147,7 +147,7 @@ internal static class ProbeVariantsBench
 
     private static T[] Pick<T>(IReadOnlyList<T> items, int[] idx) => [.. idx.Select(i => items[i])];
 
-    private static (double Accuracy, double Seconds) Probe(float[][] trainX, IReadOnlyList<LabeledImage> train, float[][] testX, IReadOnlyList<LabeledImage> test,
+    internal static (double Accuracy, double Seconds) Probe(float[][] trainX, IReadOnlyList<LabeledImage> train, float[][] testX, IReadOnlyList<LabeledImage> test,
         LbfgsMaximumEntropyMulticlassTrainer.Options options)
     {
         var ml = new MLContext(1);

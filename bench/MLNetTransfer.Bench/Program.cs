@@ -21,6 +21,10 @@ switch (what)
     case "probe-l1": ProbeVariantsBench.RunL1Sweep(assets); break;
     case "probe-l1-sizes": ProbeVariantsBench.RunL1BySize(assets); break;
     case "soak": SoakBench.Run(assets, TimeSpan.FromMinutes(quick ? 1 : 10)); break;
+    case "resnet18-featurize": ResNet18Bench.Featurize(assets, quick); break;
+    case "resnet18-torch": TorchBench.RunResNet18([.. args.Skip(1).Where(a => int.TryParse(a, out _)).Select(int.Parse).DefaultIfEmpty(96)], quick); break;
+    case "resnet18-probe-l2": ResNet18Bench.ProbeRegularization(assets, args.Contains("--multiblock"), args.Contains("--flip")); break;
+    case "resnet18-probe": ResNet18Bench.Probe(assets, quick, args.Contains("--flip")); break;
     default: Console.Error.WriteLine($"unknown benchmark '{what}'"); return 2;
 }
 return 0;

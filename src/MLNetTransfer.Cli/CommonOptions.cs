@@ -18,7 +18,7 @@ internal static class CommonOptions
 
     public static Option<string> Backbone() => new("--backbone")
     {
-        Description = "mobilenetv2-int8 | resnet50 | PATH.onnx",
+        Description = $"{string.Join(" | ", BackboneCatalog.All.Select(b => b.Name))} | PATH.onnx",
         DefaultValueFactory = _ => BackboneCatalog.MobileNetV2Int8.Name,
     };
 

@@ -81,6 +81,7 @@ public sealed class AssetResolver
     /// <exception cref="AssetIntegrityException">Found, but its size or sha256 is wrong.</exception>
     public string Resolve(AssetInfo asset)
     {
+        if (asset.Package is { } package) return PackageContent.Resolve(asset, package);
         if (Path.IsPathRooted(asset.RelativePath))
             return File.Exists(asset.RelativePath) ? asset.RelativePath
                 : throw new AssetNotFoundException($"{asset.RelativePath}: file not found.", asset.RelativePath);

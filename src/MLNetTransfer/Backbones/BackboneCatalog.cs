@@ -55,6 +55,60 @@ public static class BackboneCatalog
         Description = "MobileNetV2 dequantized, pooled blocks 13+16+17 + last layer, 1856-d; the most accurate frozen features, featurization only",
     };
 
+    /// <summary>The NuGet package ML.NET's own ResNet-18 featurizer ships in; the library depends on it.</summary>
+    public const string ResNet18Package = "Microsoft.ML.DnnImageFeaturizer.ResNet18";
+
+    /// <summary>The version of <see cref="ResNet18Package"/> whose files' sizes and sha256 are recorded here.</summary>
+    public const string ResNet18PackageVersion = "0.23.1";
+
+    /// <summary>
+    /// ResNet-18 (ImageNet-1k, fp32, CNTK 2.6 export at opset 8) from ML.NET's own NuGet package
+    /// (<see cref="ResNet18Package"/>): restored with this library, so it needs no assets folder and no download.
+    /// The embedding is the 512-wide global average <c>Pooling395_Output_0</c>. Input as ML.NET's
+    /// <c>ResNetPreprocess.onnx</c> prepares it: BGR planes on the 0–255 scale minus a per-pixel 3×224×224 mean image
+    /// (read from that file). Block boundaries: the stem (after max pooling), then the nine residual units.
+    /// </summary>
+    public static BackboneInfo ResNet18 { get; } = new(
+        Name: "resnet18",
+        Asset: PackageFile("ResNet18Onnx/ResNet18.onnx", 63_653_533, "e2552f19db2dfdb01b3669537b6a0f1b44da38d18279535492ed5dfc2ef1ff8f"),
+        InputName: "Input247",
+        InputSize: 224,
+        Mean: [0f, 0f, 0f],
+        Std: [1f, 1f, 1f],
+        LogitsName: null,
+        Embedding: new EmbeddingNode("Pooling395_Output_0", 512))
+    {
+        ChannelOrder = ChannelOrder.Bgr,
+        PixelScale = 255f,
+        SizeMultiple = 32,
+        ProbeL2 = 1f, // chosen on a held-out tenth of 2,000 CIFAR-10 training images: 1e-2 0.680, 0.1 0.690, 1 0.725, 4 0.710
+        MeanImage = new MeanImageSource(
+            PackageFile("ResNetPrepOnnx/ResNetPreprocess.onnx", 602_584, "84bf8def78d0befaa3f6e73745d57d7016c6a192ead76f79686bd438c1047004"),
+            "MeanImage", 224),
+        BlockOutputs = ["Pooling255_Output_0", "ReLU269_Output_0", "ReLU283_Output_0", "ReLU301_Output_0", "ReLU315_Output_0",
+            "ReLU333_Output_0", "ReLU347_Output_0", "ReLU365_Output_0", "ReLU379_Output_0", "ReLU393_Output_0"],
+        Description = $"ResNet-18, ImageNet-1k, fp32, from NuGet {ResNet18Package} {ResNet18PackageVersion} (no assets needed), 63.6 MB, 512-d embedding",
+    };
+
+    /// <summary>
+    /// <see cref="ResNet18"/> with multi-block features: global averages of the last 128-channel unit (<c>ReLU315</c>,
+    /// 28×28 at 224 px) and the last 256-channel unit (<c>ReLU347</c>, 14×14) in front of the 512-wide embedding, 896 floats.
+    /// Measured better than the single cut on CIFAR-10 (docs/benchmarks.md); featurization only.
+    /// </summary>
+    public static BackboneInfo ResNet18MultiBlock { get; } = ResNet18 with
+    {
+        Name = "resnet18-multiblock",
+        Embedding = new EmbeddingNode("Pooling395_Output_0", 128 + 256 + 512) { PooledBlocks = ["ReLU315_Output_0", "ReLU347_Output_0"] },
+        ProbeL2 = 1f, // chosen on a held-out tenth of 2,000 CIFAR-10 training images: 1e-2 0.755, 0.1 0.770, 1 0.790, 4 0.765
+        Description = "ResNet-18 (ML.NET's package), pooled units 128-ch + 256-ch + last layer, 896-d; featurization only",
+    };
+
+    private static AssetInfo PackageFile(string pathUnderModels, long size, string sha256) =>
+        new($"DnnImageModels/{pathUnderModels}", null, size, sha256)
+        {
+            Package = new NuGetContent(ResNet18Package, ResNet18PackageVersion, $"tools/DnnImageModels/{pathUnderModels}", $"DnnImageModels/{pathUnderModels}"),
+        };
+
     /// <summary>
     /// ResNet-50 v1 (ONNX Model Zoo, fp32, opset 12). Not shipped with this project's assets and its sha256 is not
     /// recorded, so it is never downloaded automatically: place <c>models/resnet50-v1-12.onnx</c> in an assets folder.
@@ -79,7 +133,7 @@ public static class BackboneCatalog
     };
 
     /// <summary>All built-in entries.</summary>
-    public static IReadOnlyList<BackboneInfo> All { get; } = [MobileNetV2Int8, MobileNetV2Dequantized, MobileNetV2MultiBlock, ResNet50];
+    public static IReadOnlyList<BackboneInfo> All { get; } = [MobileNetV2Int8, MobileNetV2Dequantized, MobileNetV2MultiBlock, ResNet18, ResNet18MultiBlock, ResNet50];
 
     /// <summary>Finds a built-in entry by name (case-insensitive).</summary>
     /// <exception cref="ArgumentException">No entry has that name; the message lists the known names.</exception>
@@ -117,6 +171,9 @@ public static class BackboneCatalog
         int width = embeddingDimension ?? MeasureEmbeddingWidth(model, input.Name!, embeddingNode, size);
         string sha;
         using (var file = File.OpenRead(path)) sha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(file));
+        // A catalog file given by path (e.g. the package's ResNet18.onnx) keeps its catalog preprocessing (BGR, mean image).
+        if (All.FirstOrDefault(b => b.Asset.Sha256 == sha && b.Embedding.TensorName == embeddingNode && mean is null && std is null) is { } known)
+            return known;
         return new(Name: Path.GetFileNameWithoutExtension(path),
             Asset: new AssetInfo(Path.GetFullPath(path), null, new FileInfo(path).Length, sha),
             InputName: input.Name!,

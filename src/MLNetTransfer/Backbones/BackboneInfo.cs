@@ -8,8 +8,9 @@ namespace MLNetTransfer.Backbones;
 /// <param name="Asset">The ONNX file: relative path in an assets folder, url, size and sha256.</param>
 /// <param name="InputName">Graph input that takes the image batch, float [N,3,H,W].</param>
 /// <param name="InputSize">Height and width the network was trained at (square).</param>
-/// <param name="Mean">Per-channel mean (RGB) subtracted after scaling pixels to [0,1].</param>
-/// <param name="Std">Per-channel standard deviation (RGB) divided after subtracting the mean.</param>
+/// <param name="Mean">Per-channel mean subtracted after scaling pixels to [0, <see cref="BackboneInfo.PixelScale"/>], in the
+/// network's <see cref="BackboneInfo.ChannelOrder"/> (RGB unless stated).</param>
+/// <param name="Std">Per-channel standard deviation divided after subtracting the mean (same order and scale).</param>
 /// <param name="LogitsName">Graph output with the ImageNet logits, or null when unknown.</param>
 /// <param name="Embedding">Where the pooled embedding lives in the graph.</param>
 public sealed record BackboneInfo(
@@ -37,6 +38,48 @@ public sealed record BackboneInfo(
     /// then the float tensor of the same name, so <see cref="Embedding"/> carries no scale or zero point. Default false.
     /// </summary>
     public bool RunAsFloat { get; init; }
+
+    /// <summary>Channel order the network reads. Default <see cref="Onnx.ChannelOrder.Rgb"/>.</summary>
+    public Onnx.ChannelOrder ChannelOrder { get; init; } = Onnx.ChannelOrder.Rgb;
+
+    /// <summary>Value of a full-intensity pixel at the network input: 1 ([0,1]) or 255 ([0,255]). Default 1.</summary>
+    public float PixelScale { get; init; } = 1f;
+
+    /// <summary>A per-pixel mean image subtracted after <see cref="Mean"/> (Caffe/CNTK style). Default null.</summary>
+    public MeanImageSource? MeanImage { get; init; }
+
+    /// <summary>
+    /// Tensors at which the network's blocks end (stem, then each residual unit), in order, for freezing and partial
+    /// fine-tuning. Default empty: the blocks are found from the graph's structure.
+    /// </summary>
+    public IReadOnlyList<string> BlockOutputs { get; init; } = [];
+
+    /// <summary>
+    /// Network sizes are rounded up to a multiple of this (at least one multiple). CNTK's ResNet pads stride-2 layers on one
+    /// side only, so its shortcut and main branches disagree on odd map sizes: the input must be a multiple of 32. Smaller
+    /// images are upscaled to the rounded size, never refused. Default 1 (any size).
+    /// </summary>
+    public int SizeMultiple { get; init; } = 1;
+
+    /// <summary>The size the network runs at for a requested <paramref name="size"/>: rounded up to <see cref="SizeMultiple"/>.</summary>
+    public int NetworkSizeFor(int size) => Math.Max(SizeMultiple, (size + SizeMultiple - 1) / SizeMultiple * SizeMultiple);
+
+    /// <summary>
+    /// L2 strength of the default L-BFGS linear probe on this backbone's features (chosen on a held-out part of the
+    /// training data, docs/benchmarks.md). Default <see cref="Training.ClassicalTrainers.DefaultL2"/> (1e-2).
+    /// </summary>
+    public float ProbeL2 { get; init; } = Training.ClassicalTrainers.DefaultL2;
+
+    /// <summary>The input normalization as one value (mean image loaded through <paramref name="assets"/>), checked once.</summary>
+    /// <exception cref="AssetNotFoundException">The mean image's file cannot be found.</exception>
+    public Onnx.ImageNormalization Normalization(AssetResolver assets)
+    {
+        var meanImage = MeanImage is { } source ? MeanImageFile.Load(source, assets) : null;
+        return new Onnx.ImageNormalization(Mean, Std)
+        {
+            ChannelOrder = ChannelOrder, PixelScale = PixelScale, MeanImage = meanImage, MeanImageSize = MeanImage?.Size ?? 0,
+        }.Validate();
+    }
 
     /// <summary>A stable key for caches: name plus file hash, so a changed file never reuses stale features.</summary>
     public string CacheKey => $"{Name}-{(Asset.Sha256 ?? "nosha")[..Math.Min(12, (Asset.Sha256 ?? "nosha").Length)]}-{Embedding.TensorName}{string.Concat(Embedding.PooledBlocks.Select(b => "+" + b))}{(RunAsFloat ? "-fp32" : "")}";
@@ -82,4 +125,23 @@ public sealed record AssetInfo(string RelativePath, string? Url, long? Size, str
 
     /// <summary>The name for messages: <see cref="Name"/> with the path, or the path alone.</summary>
     public string DisplayName => Name is null ? RelativePath : $"{Name} ({RelativePath})";
+
+    /// <summary>
+    /// When set, the file is content of this NuGet package (restored with the library) and is looked up in the output
+    /// folder and the NuGet package folder instead of an assets folder; never downloaded. Default null.
+    /// </summary>
+    public NuGetContent? Package { get; init; }
 }
+
+/// <summary>A file shipped inside a NuGet package.</summary>
+/// <param name="PackageId">Package id, e.g. <c>Microsoft.ML.DnnImageFeaturizer.ResNet18</c>.</param>
+/// <param name="Version">Package version the size and sha256 belong to.</param>
+/// <param name="PathInPackage">Path inside the package, e.g. <c>tools/DnnImageModels/ResNet18Onnx/ResNet18.onnx</c>.</param>
+/// <param name="OutputPath">Where the package's build props copy it, relative to the application folder.</param>
+public sealed record NuGetContent(string PackageId, string Version, string PathInPackage, string OutputPath);
+
+/// <summary>A per-pixel mean image stored as a float initializer [1,3,S,S] in an ONNX file (e.g. a preprocessing graph).</summary>
+/// <param name="Asset">The ONNX file holding it.</param>
+/// <param name="TensorName">The initializer's name.</param>
+/// <param name="Size">Its side S.</param>
+public sealed record MeanImageSource(AssetInfo Asset, string TensorName, int Size);

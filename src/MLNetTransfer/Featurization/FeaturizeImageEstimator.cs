@@ -28,7 +28,7 @@ public sealed class FeaturizeImageEstimator : IEstimator<FeaturizeImageTransform
     {
         GetOutputSchema(SchemaShapes.FromSchema(input.Schema));
         bool bytes = SchemaShapes.RequireImage(SchemaShapes.FromSchema(input.Schema), options.InputColumnName);
-        int network = options.NetworkSize ?? options.Backbone.InputSize;
+        int network = options.Backbone.NetworkSizeFor(options.NetworkSize ?? options.Backbone.InputSize);
         var decode = options.DecodeSize ?? ChooseDecodeSize(input, network, bytes);
         var graph = FeaturizerGraph.Build(options.Backbone, options.Assets, network, options.OutputColumnName, options.FlipAverage);
         return new FeaturizeImageTransformer(ml, options, graph, decode.Width, decode.Height, network, bytes);

@@ -6,7 +6,7 @@ namespace MLNetTransfer.Featurization;
 
 /// <summary>
 /// Builds the featurizer's ONNX graph from a backbone: input float pixels [N,3,H,W] in [0,1] at any size → bilinear
-/// resize to the network size → per-channel normalization → the backbone truncated at its embedding (dequantized for
+/// resize to the network size → the backbone's normalization (channel order, pixel scale, mean or mean image, std) → the backbone truncated at its embedding (dequantized for
 /// int8 graphs, or run as the fp32 twin) → float [N,D], optionally averaged with the mirrored image's. Moving resize and
 /// normalization into the graph lets ONNX Runtime do them in batches (vectorized, multi-threaded) instead of per image
 /// in managed code.
@@ -23,8 +23,7 @@ public static class FeaturizerGraph
     public static byte[] Build(BackboneInfo backbone, AssetResolver assets, int networkSize, string outputName = "embedding",
         bool flipAverage = false)
     {
-        var path = assets.Resolve(backbone.Asset);
-        var model = OnnxModel.Load(path);
+        var model = BackboneModels.Load(backbone, assets);
         if (backbone.RunAsFloat && OnnxDequantizer.IsQuantized(model)) model = OnnxDequantizer.ToFloat(model);
         var info = OnnxGraphEdits.Inspect(model);
         var input = string.IsNullOrEmpty(backbone.InputName) ? info.InputName : backbone.InputName;
@@ -46,8 +45,7 @@ public static class FeaturizerGraph
         {
             InputName = InputName,
             Layout = PixelLayout.FloatNchw01,
-            Mean = backbone.Mean,
-            Std = backbone.Std,
+            Normalization = backbone.Normalization(assets),
             ResizeTo = (networkSize, networkSize),
         });
         if (flipAverage) OnnxGraphEdits.AddFlipAveraging(model, InputName, outputName);

@@ -53,7 +53,7 @@ public static class GradCam
             : network.Labels.ToList().IndexOf(className) is var i and >= 0 ? i
             : throw new ArgumentException($"Unknown class '{className}'. Classes: {string.Join(", ", network.Labels)}.");
         using var scope = torch.NewDisposeScope();
-        var x = new BatchTransforms(network.ImageSize, network.Mean, network.Std).ToInput(store.Batch([0]));
+        var x = new BatchTransforms(network.ImageSize, network.Normalization).ToInput(store.Batch([0]));
         return (Compute(network, x, cls), cls, probabilities[cls]);
     }
 

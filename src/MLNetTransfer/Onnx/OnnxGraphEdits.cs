@@ -144,7 +144,8 @@ public static partial class OnnxGraphEdits
 
     /// <summary>
     /// Puts a new input in front of the image input so decoded pixels go straight in: layout conversion, optional resize,
-    /// then normalization folded into one Mul and one Add ((x/255 − mean)/std = x·a + b).
+    /// channel reorder (BGR networks), then normalization folded into one Mul and one Add ((x·scale − mean − mean image)/std
+    /// = x·a + b, with b per pixel when there is a mean image).
     /// </summary>
     public static void PrependPreprocessing(OnnxModel model, PreprocessingSpec spec)
     {
@@ -194,15 +195,25 @@ public static partial class OnnxGraphEdits
                 AttributeProto.String("mode", "linear"), AttributeProto.String("coordinate_transformation_mode", "half_pixel")));
             x = $"{p}_resized";
         }
-        var a = new float[3];
-        var b = new float[3];
-        for (int c = 0; c < 3; c++)
+        var norm = (spec.Normalization ?? new ImageNormalization(spec.Mean, spec.Std)).Validate();
+        if (norm.ChannelOrder != ChannelOrder.Rgb)
         {
-            a[c] = pixelScale / spec.Std[c];
-            b[c] = -spec.Mean[c] / spec.Std[c];
+            g.Initializers.Add(TensorProto.FromInt64s($"{p}_planes", [3], [.. norm.SourcePlanes.Select(i => (long)i)]));
+            nodes.Add(NodeProto.Create("Gather", [x, $"{p}_planes"], [$"{p}_reordered"], $"{p}_channel_order", null, AttributeProto.Int("axis", 1)));
+            x = $"{p}_reordered";
         }
+        var a = new float[3];
+        for (int c = 0; c < 3; c++) a[c] = pixelScale * norm.PixelScale / norm.Std[c];
         g.Initializers.Add(TensorProto.FromFloats($"{p}_scale", [1, 3, 1, 1], a));
-        g.Initializers.Add(TensorProto.FromFloats($"{p}_shift", [1, 3, 1, 1], b));
+        int offsetSize = spec.ResizeTo?.Height ?? (int)(original.Type!.TensorType!.Shape!.Dims[2].DimValue ?? 0);
+        if (norm.MeanImage is not null && (offsetSize <= 0 || (spec.ResizeTo is var (h, w) && h != w)))
+            throw new ArgumentException($"{model.Source}: a mean image needs a square network size (set {nameof(PreprocessingSpec.ResizeTo)}).");
+        var offset = norm.OffsetImage(offsetSize);
+        int plane = offset is null ? 1 : offsetSize * offsetSize;
+        var b = new float[3 * plane];
+        for (int c = 0; c < 3; c++)
+            for (int i = 0; i < plane; i++) b[c * plane + i] = -norm.Mean[c] / norm.Std[c] - (offset?[c * plane + i] ?? 0);
+        g.Initializers.Add(TensorProto.FromFloats($"{p}_shift", offset is null ? [1, 3, 1, 1] : [1, 3, offsetSize, offsetSize], b));
         nodes.Add(NodeProto.Create("Mul", [x, $"{p}_scale"], [$"{p}_scaled"], $"{p}_mul"));
         nodes.Add(NodeProto.Create("Add", [$"{p}_scaled", $"{p}_shift"], [original.Name!], $"{p}_normalize"));
         g.Inputs.Remove(original);

@@ -27,6 +27,12 @@ public sealed class PreprocessingSpec
     public float[] Std { get; set; } = [0.229f, 0.224f, 0.225f];
 
     /// <summary>
+    /// The full normalization (channel order, pixel scale, mean image); when set it replaces <see cref="Mean"/> and
+    /// <see cref="Std"/>. Default null (RGB, [0,1] pixels, <see cref="Mean"/> and <see cref="Std"/>).
+    /// </summary>
+    public ImageNormalization? Normalization { get; set; }
+
+    /// <summary>
     /// When set, a Resize node (bilinear, half-pixel centers, like torchvision's <c>F.interpolate(align_corners=False)</c>)
     /// brings any input size to (height, width). No antialiasing (ONNX Resize has it only from opset 18): meant for
     /// upscaling small images; downscale large photos before the graph. Default null (no resize).

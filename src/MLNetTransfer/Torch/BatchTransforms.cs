@@ -1,3 +1,4 @@
+using MLNetTransfer.Onnx;
 using MLNetTransfer.Training;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -7,12 +8,30 @@ namespace MLNetTransfer.Torch;
 
 /// <summary>
 /// Turns uint8 batches into network input the way the exported graph does (bilinear half-pixel resize, then per-channel
-/// normalization), with optional seeded augmentation in between for training.
+/// normalization: channel order, pixel scale, mean, mean image, std), with optional seeded augmentation in between for training.
 /// </summary>
-public sealed class BatchTransforms(int imageSize, float[] mean, float[] std)
+public sealed class BatchTransforms
 {
-    private readonly Tensor meanTensor = torch.tensor(mean).reshape(1, 3, 1, 1);
-    private readonly Tensor stdTensor = torch.tensor(std).reshape(1, 3, 1, 1);
+    private readonly int imageSize;
+    private readonly Tensor? planes;
+    private readonly Tensor scale;
+    private readonly Tensor shift;
+
+    /// <summary>RGB networks normalized by a per-channel mean and std on the [0,1] scale.</summary>
+    public BatchTransforms(int imageSize, float[] mean, float[] std) : this(imageSize, new ImageNormalization(mean, std)) { }
+
+    /// <summary>Any <see cref="ImageNormalization"/>; the same arithmetic as the exported graph's prologue.</summary>
+    public BatchTransforms(int imageSize, ImageNormalization normalization)
+    {
+        normalization.Validate();
+        this.imageSize = imageSize;
+        if (normalization.ChannelOrder != ChannelOrder.Rgb) planes = torch.tensor(normalization.SourcePlanes.Select(i => (long)i).ToArray());
+        scale = torch.tensor(normalization.Std.Select(s => normalization.PixelScale / s).ToArray()).reshape(1, 3, 1, 1);
+        var b = normalization.Mean.Select((m, c) => -m / normalization.Std[c]).ToArray();
+        var offset = normalization.OffsetImage(imageSize);
+        shift = offset is null ? torch.tensor(b).reshape(1, 3, 1, 1)
+            : torch.tensor(offset, [1, 3, imageSize, imageSize]).neg().add(torch.tensor(b).reshape(1, 3, 1, 1));
+    }
 
     /// <summary>uint8 [B,3,h,w] → normalized float [B,3,S,S]; augmentation only when <paramref name="random"/> is given.</summary>
     public Tensor ToInput(Tensor bytes, Augment augment = Augment.None, Random? random = null)
@@ -21,7 +40,8 @@ public sealed class BatchTransforms(int imageSize, float[] mean, float[] std)
         if (augment != Augment.None && random is not null) x = Apply(x, augment, random);
         if (x.shape[2] != imageSize || x.shape[3] != imageSize)
             x = F.interpolate(x, [imageSize, imageSize], mode: InterpolationMode.Bilinear, align_corners: false);
-        return (x - meanTensor) / stdTensor;
+        if (planes is not null) x = x.index_select(1, planes);
+        return x * scale + shift;
     }
 
     // Per-image random choices come from a seeded System.Random so runs (and resumed runs) repeat exactly.

@@ -73,7 +73,7 @@ public sealed class OnnxTorchModule : nn.Module<Tensor, Tensor>
     public int Opset { get; }
 
     /// <summary>Blocks found in the graph, in order (stem first), for freezing.</summary>
-    public IReadOnlyList<BackboneBlock> Blocks { get; }
+    public IReadOnlyList<BackboneBlock> Blocks { get; private set; }
 
     /// <summary>Nodes executed by forward, in order.</summary>
     public IReadOnlyList<NodeProto> Nodes => nodes;
@@ -118,6 +118,33 @@ public sealed class OnnxTorchModule : nn.Module<Tensor, Tensor>
         }
         foreach (var name in parameterNames)
             weights[name].requires_grad = !frozenWeights.Contains(name);
+    }
+
+    /// <summary>
+    /// Replaces the blocks found from the graph by blocks ending at <paramref name="blockOutputs"/> (a catalog's boundaries:
+    /// stem, then each unit), in order; what follows the last one is the head. Call before freezing.
+    /// </summary>
+    /// <exception cref="ArgumentException">A tensor no node produces, or boundaries out of execution order.</exception>
+    public void UseBlockBoundaries(IReadOnlyList<string> blockOutputs)
+    {
+        var ends = new List<int>();
+        foreach (var tensor in blockOutputs)
+        {
+            int at = allNodes.FindIndex(n => n.Outputs.Contains(tensor));
+            if (at < 0) throw new ArgumentException($"{Model.Source}: block boundary '{tensor}' is not produced by any node.");
+            if (ends.Count > 0 && at <= ends[^1]) throw new ArgumentException($"{Model.Source}: block boundary '{tensor}' comes before the previous one.");
+            ends.Add(at);
+        }
+        var blocks = new List<BackboneBlock>();
+        int from = 0;
+        for (int b = 0; b < ends.Count; b++)
+        {
+            blocks.Add(new BackboneBlock(b == 0 ? "stem" : $"block{b}", allNodes[from..(ends[b] + 1)]));
+            from = ends[b] + 1;
+        }
+        if (from < allNodes.Count) blocks.Add(new BackboneBlock("head", allNodes[from..]));
+        Blocks = blocks;
+        Freeze(0);
     }
 
     /// <summary>Trainable parameters of blocks [from, to), for per-block learning rates.</summary>

@@ -55,7 +55,7 @@ public static class TorchOnnxExporter
             logits = "logits";
             head.AppendOnnx(g, "embedding_flat", logits);
         }
-        UpgradeOpset(model, Math.Max(13, options.Opset));
+        OnnxOpsetUpgrade.Upgrade(model, Math.Max(OnnxOpsetUpgrade.EditingOpset, options.Opset));
         string scores = options.OutputName;
         if (options.AppendSoftmax) g.Nodes.Add(NodeProto.Create("Softmax", [logits], [scores], "softmax", null, AttributeProto.Int("axis", -1)));
         else g.Nodes.Add(NodeProto.Create("Identity", [logits], [scores], "scores"));
@@ -76,26 +76,5 @@ public static class TorchOnnxExporter
         if (options.Preprocessing is { } spec) OnnxGraphEdits.PrependPreprocessing(model, spec);
         model.Proto.ProducerName = "MLNetTransfer";
         return OnnxModel.Parse(model.ToByteArray(), "<exported>");
-    }
-
-    // Opset 13 moved Squeeze/Unsqueeze axes (and ReduceSum's) from attributes to inputs; nothing else used here changed.
-    private static void UpgradeOpset(OnnxModel model, int target)
-    {
-        int current = model.OpsetVersion();
-        if (current >= target) return;
-        var g = model.Graph;
-        if (current < 13)
-            foreach (var n in g.Nodes.Where(n => n.OpType is "Squeeze" or "Unsqueeze" or "ReduceSum"))
-                if (n.Attribute("axes") is { } axes)
-                {
-                    var name = (n.Name ?? n.Outputs[0]) + "_axes";
-                    g.Initializers.Add(TensorProto.FromInt64s(name, [axes.Ints.Count], [.. axes.Ints]));
-                    n.Attributes.Remove(axes);
-                    n.Inputs.Add(name);
-                }
-        var opset = model.Proto.OpsetImports.FirstOrDefault(o => string.IsNullOrEmpty(o.Domain));
-        if (opset is null) model.Proto.OpsetImports.Add(new OperatorSetIdProto { Domain = "", Version = target });
-        else opset.Version = target;
-        model.Proto.IrVersion = Math.Max(model.Proto.IrVersion ?? 7, 7);
     }
 }

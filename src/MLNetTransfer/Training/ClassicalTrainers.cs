@@ -20,7 +20,7 @@ public static class ClassicalTrainers
     /// Multinomial logistic regression (L-BFGS), the default: best accuracy per second on embeddings. L1 1 and L2 1e-2,
     /// measured best from a few thousand rows up (all of CIFAR-10: 75.90% against 73.46% with L1 0). ML.NET sums the
     /// loss over rows, so the same L1 weighs far more on small data, where it hurts (10 images per class: 40.7% against
-    /// 50.6%): <see cref="LbfgsFor"/> picks by size, and <see cref="LinearProbe"/> uses it.
+    /// 50.6%): <see cref="LbfgsFor(long)"/> picks by size, and <see cref="LinearProbe"/> uses it.
     /// </summary>
     public static ClassicalTrainerInfo Lbfgs { get; } = LbfgsWithL1("lbfgs", 1);
 
@@ -33,10 +33,19 @@ public static class ClassicalTrainers
     /// <summary>The L-BFGS entry for a training set of <paramref name="rows"/> rows (docs/benchmarks.md, "L1 against size").</summary>
     public static ClassicalTrainerInfo LbfgsFor(long rows) => rows < SmallDataRows ? LbfgsSmallData : Lbfgs;
 
-    private static ClassicalTrainerInfo LbfgsWithL1(string name, float l1) => new(name, $"LbfgsMaximumEntropy (multinomial logistic regression, L1 {l1}, L2 1e-2)",
+    /// <summary>
+    /// As <see cref="LbfgsFor(long)"/> with the L2 strength a backbone's features need (<see cref="Backbones.BackboneInfo.ProbeL2"/>).
+    /// </summary>
+    public static ClassicalTrainerInfo LbfgsFor(long rows, float l2) =>
+        l2 == DefaultL2 ? LbfgsFor(rows) : LbfgsWithL1("lbfgs", rows < SmallDataRows ? 0 : 1, l2);
+
+    /// <summary>The L-BFGS entries' L2 strength: measured best on MobileNetV2's 1,280-d embeddings.</summary>
+    public const float DefaultL2 = 1e-2f;
+
+    private static ClassicalTrainerInfo LbfgsWithL1(string name, float l1, float l2 = DefaultL2) => new(name, $"LbfgsMaximumEntropy (multinomial logistic regression, L1 {l1}, L2 {l2:G3})",
         (ml, f, l) => ml.MulticlassClassification.Trainers.LbfgsMaximumEntropy(new LbfgsMaximumEntropyMulticlassTrainer.Options
         {
-            FeatureColumnName = f, LabelColumnName = l, L2Regularization = 1e-2f, L1Regularization = l1, OptimizationTolerance = 1e-6f,
+            FeatureColumnName = f, LabelColumnName = l, L2Regularization = l2, L1Regularization = l1, OptimizationTolerance = 1e-6f,
             HistorySize = 50, MaximumNumberOfIterations = 500,
         }));
 

@@ -18,7 +18,7 @@ public sealed class LinearProbeOptions
 
     /// <summary>
     /// The classical trainer. Default <see cref="ClassicalTrainers.Lbfgs"/>, which <see cref="LinearProbe.Train"/> swaps for
-    /// its small-data variant below <see cref="ClassicalTrainers.SmallDataRows"/> images (<see cref="ClassicalTrainers.LbfgsFor"/>).
+    /// its small-data variant below <see cref="ClassicalTrainers.SmallDataRows"/> images (<see cref="ClassicalTrainers.LbfgsFor(long, float)"/>).
     /// </summary>
     public ClassicalTrainerInfo Trainer { get; set; } = ClassicalTrainers.Lbfgs;
 
@@ -77,7 +77,7 @@ public static class LinearProbe
             throw new ArgumentException($"Training needs at least 2 classes; the data has {classes} ({train.Count} images).", nameof(train));
         var data = ml.Data.LoadFromEnumerable(train.Select(i => new ImagePathRow { ImagePath = i.Path, Label = i.Label }));
         var watch = Stopwatch.StartNew();
-        var trainer = options.Trainer == ClassicalTrainers.Lbfgs ? ClassicalTrainers.LbfgsFor(train.Count) : options.Trainer;
+        var trainer = options.Trainer == ClassicalTrainers.Lbfgs ? ClassicalTrainers.LbfgsFor(train.Count, options.Backbone.ProbeL2) : options.Trainer;
         // The label is keyed outside the returned chain, so predicting needs only the image (ML.NET's trainers' convention).
         var keyed = KeyLabel(ml).Fit(data).Transform(data);
         var model = AfterKeys(ml, options, trainer).Fit(keyed);

@@ -9,14 +9,13 @@ namespace MLNetTransfer.Training;
 public sealed class TrainedNetwork : IDisposable
 {
     internal TrainedNetwork(OnnxTorchModule body, nn.Module<Tensor, Tensor> head, IReadOnlyList<string> labels, int imageSize,
-        float[] mean, float[] std, IReadOnlyList<EpochMetrics> history, string? stopReason)
+        ImageNormalization normalization, IReadOnlyList<EpochMetrics> history, string? stopReason)
     {
         Body = body;
         Head = head;
         Labels = labels;
         ImageSize = imageSize;
-        Mean = mean;
-        Std = std;
+        Normalization = normalization;
         History = history;
         StopReason = stopReason;
     }
@@ -29,10 +28,12 @@ public sealed class TrainedNetwork : IDisposable
     public IReadOnlyList<string> Labels { get; }
     /// <summary>Side of the square image the network sees.</summary>
     public int ImageSize { get; }
-    /// <summary>Normalization mean (RGB, [0,1] scale).</summary>
-    public float[] Mean { get; }
-    /// <summary>Normalization std (RGB).</summary>
-    public float[] Std { get; }
+    /// <summary>How pixels are normalized for this network (the backbone's: channel order, scale, mean, std).</summary>
+    public ImageNormalization Normalization { get; }
+    /// <summary>Normalization mean per channel (<see cref="Normalization"/>'s).</summary>
+    public float[] Mean => Normalization.Mean;
+    /// <summary>Normalization std per channel (<see cref="Normalization"/>'s).</summary>
+    public float[] Std => Normalization.Std;
     /// <summary>Per-epoch metrics.</summary>
     public IReadOnlyList<EpochMetrics> History { get; }
     /// <summary>Why training ended before the last epoch (early stopping, NaN loss), or null.</summary>
@@ -48,7 +49,7 @@ public sealed class TrainedNetwork : IDisposable
         Labels = Labels,
         Preprocessing = new PreprocessingSpec
         {
-            InputName = Featurization.FeaturizerGraph.InputName, Layout = PixelLayout.FloatNchw01, Mean = Mean, Std = Std,
+            InputName = Featurization.FeaturizerGraph.InputName, Layout = PixelLayout.FloatNchw01, Normalization = Normalization,
             ResizeTo = (ImageSize, ImageSize),
         },
     });
@@ -79,7 +80,7 @@ public sealed class TrainedNetwork : IDisposable
     {
         Body.eval();
         Head.eval();
-        var transforms = new BatchTransforms(ImageSize, Mean, Std);
+        var transforms = new BatchTransforms(ImageSize, Normalization);
         var result = new float[images.Count][];
         using var _ = torch.no_grad();
         for (int start = 0; start < images.Count; start += batchSize)
@@ -104,7 +105,10 @@ public sealed class TrainedNetwork : IDisposable
         SaveAtomically(Head, Path.Combine(folder, "network-head.bin"));
         var info = new NetworkInfo(options.Strategy, options.Strategy == TransferStrategy.Scratch ? null : options.Backbone.Name,
             options.Strategy == TransferStrategy.Scratch ? null : options.Backbone.Asset.RelativePath, options.Backbone.Embedding.TensorName,
-            options.Head, options.DropoutRate, options.Seed, ImageSize, Mean, Std, [.. Labels]);
+            options.Head, options.DropoutRate, options.Seed, ImageSize, Mean, Std, [.. Labels])
+        {
+            ChannelOrder = Normalization.ChannelOrder, PixelScale = Normalization.PixelScale, HasMeanImage = Normalization.MeanImage is not null,
+        };
         IO.AtomicFile.WriteAllText(Path.Combine(folder, "network.json"), System.Text.Json.JsonSerializer.Serialize(info));
     }
 
@@ -135,6 +139,7 @@ public sealed class TrainedNetwork : IDisposable
             ?? throw new InvalidDataException($"{file}: unreadable.");
         OnnxTorchModule body;
         int width;
+        var normalization = new ImageNormalization(info.Mean, info.Std) { ChannelOrder = info.ChannelOrder, PixelScale = info.PixelScale };
         if (info.Strategy == TransferStrategy.Scratch)
         {
             body = OnnxTorchImporter.Import(ScratchCnn.Build(info.Seed));
@@ -145,18 +150,25 @@ public sealed class TrainedNetwork : IDisposable
         {
             var backbone = info.BackboneName is { } name && Backbones.BackboneCatalog.All.FirstOrDefault(b => b.Name == name) is { } known ? known
                 : Backbones.BackboneCatalog.FromOnnxFile(info.BackbonePath!, info.EmbeddingTensor);
-            body = OnnxTorchImporter.Import(OnnxModel.Load(assets.Resolve(backbone.Asset)));
-            body.CutAt(info.EmbeddingTensor);
+            body = BackboneImport.Body(backbone, assets, info.EmbeddingTensor);
             width = backbone.Embedding.Dimension;
+            // The mean image is not copied into network.json: it comes from the backbone's own files again.
+            if (info.HasMeanImage) normalization = normalization with { MeanImage = backbone.Normalization(assets).MeanImage, MeanImageSize = backbone.MeanImage?.Size ?? 0 };
         }
         nn.Module<Tensor, Tensor> head = info.Head == HeadKind.Keras ? new KerasHead(width, info.Labels.Length, info.Dropout) : new LinearHead(width, info.Labels.Length, info.Dropout);
         body.load(Path.Combine(folder, "network-body.bin"));
         head.load(Path.Combine(folder, "network-head.bin"));
-        return new TrainedNetwork(body, head, info.Labels, info.ImageSize, info.Mean, info.Std, [], null);
+        return new TrainedNetwork(body, head, info.Labels, info.ImageSize, normalization.Validate(), [], null);
     }
 
     private sealed record NetworkInfo(TransferStrategy Strategy, string? BackboneName, string? BackbonePath, string EmbeddingTensor, HeadKind Head,
-        double Dropout, int Seed, int ImageSize, float[] Mean, float[] Std, string[] Labels);
+        double Dropout, int Seed, int ImageSize, float[] Mean, float[] Std, string[] Labels)
+    {
+        // Absent in files written before channel order and mean images were recorded: those were RGB on [0,1].
+        public ChannelOrder ChannelOrder { get; init; } = ChannelOrder.Rgb;
+        public float PixelScale { get; init; } = 1f;
+        public bool HasMeanImage { get; init; }
+    }
 
     /// <inheritdoc/>
     public void Dispose()

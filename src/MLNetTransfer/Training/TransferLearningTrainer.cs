@@ -28,13 +28,13 @@ public static class TransferLearningTrainer
     /// </summary>
     public static TrainedNetwork Transfer(TrainedNetwork source, ImagePixelStore train, int[] trainLabels, ImagePixelStore? validation,
         int[]? validationLabels, IReadOnlyList<string> labels, TransferLearningOptions options, CancellationToken cancel = default) =>
-        Train(train, trainLabels, validation, validationLabels, labels, options, (source.Body, source.Mean, source.Std, EmbeddingWidth(source)), cancel);
+        Train(train, trainLabels, validation, validationLabels, labels, options, (source.Body, source.Normalization, EmbeddingWidth(source)), cancel);
 
     private static int EmbeddingWidth(TrainedNetwork network) =>
         (int)network.Head.parameters().First(p => p.dim() == 2).shape[^1];
 
     private static TrainedNetwork Train(ImagePixelStore train, int[] trainLabels, ImagePixelStore? validation, int[]? validationLabels,
-        IReadOnlyList<string> labels, TransferLearningOptions options, (OnnxTorchModule Body, float[] Mean, float[] Std, int Width)? pretrained,
+        IReadOnlyList<string> labels, TransferLearningOptions options, (OnnxTorchModule Body, ImageNormalization Normalization, int Width)? pretrained,
         CancellationToken cancel)
     {
         if (labels.Count < 2) throw new ArgumentException($"Training needs at least 2 classes; got {labels.Count}.");
@@ -51,12 +51,12 @@ public static class TransferLearningTrainer
                 throw new ArgumentException($"{folder}: the saved network predicts [{string.Join(", ", saved.Labels)}], the data has [{string.Join(", ", labels)}].");
             return Continue(saved, train, trainLabels, validation, validationLabels, options, cancel);
         }
-        var (body, mean, std) = pretrained is { } p ? (p.Body, p.Mean, p.Std) : CreateBody(options);
+        var (body, normalization) = pretrained is { } p ? (p.Body, p.Normalization) : CreateBody(options);
         int embedding = pretrained?.Width ?? (options.Strategy == TransferStrategy.Scratch ? ScratchCnn.EmbeddingDimension : options.Backbone.Embedding.Dimension);
         nn.Module<Tensor, Tensor> head = options.Head == HeadKind.Keras
             ? new KerasHead(embedding, labels.Count, options.DropoutRate)
             : new LinearHead(embedding, labels.Count, options.DropoutRate);
-        return Fit(body, head, mean, std, train, trainLabels, validation, validationLabels, labels, options, cancel);
+        return Fit(body, head, normalization, train, trainLabels, validation, validationLabels, labels, options, cancel);
     }
 
     private static TrainedNetwork Continue(TrainedNetwork saved, ImagePixelStore train, int[] trainLabels, ImagePixelStore? validation,
@@ -67,10 +67,10 @@ public static class TransferLearningTrainer
         continued.Strategy = options.Strategy == TransferStrategy.Scratch ? TransferStrategy.FullFineTune : options.Strategy;
         continued.BackboneLrFactor = options.Strategy == TransferStrategy.Scratch ? 1.0 : options.BackboneLrFactor;
         continued.ImageSize = saved.ImageSize;
-        return Fit(saved.Body, saved.Head, saved.Mean, saved.Std, train, trainLabels, validation, validationLabels, saved.Labels, continued, cancel);
+        return Fit(saved.Body, saved.Head, saved.Normalization, train, trainLabels, validation, validationLabels, saved.Labels, continued, cancel);
     }
 
-    private static TrainedNetwork Fit(OnnxTorchModule body, nn.Module<Tensor, Tensor> head, float[] mean, float[] std, ImagePixelStore train,
+    private static TrainedNetwork Fit(OnnxTorchModule body, nn.Module<Tensor, Tensor> head, ImageNormalization normalization, ImagePixelStore train,
         int[] trainLabels, ImagePixelStore? validation, int[]? validationLabels, IReadOnlyList<string> labels, TransferLearningOptions options,
         CancellationToken cancel)
     {
@@ -79,9 +79,10 @@ public static class TransferLearningTrainer
         var settings = TrainingFingerprint.Of(options, $"{train.Count} images, {labels.Count} classes, label sum {trainLabels.Sum()}, {validation?.Count ?? 0} validation",
             WeightsDigest(body, head));
         using var workspace = new TrainingWorkspace(options.WorkspacePath, settings, options.Log);
-        var run = new Run(body, head, train, trainLabels, validation, validationLabels, options, new BatchTransforms(options.ImageSize, mean, std), workspace, cancel);
+        int size = options.Strategy == TransferStrategy.Scratch ? options.ImageSize : options.Backbone.NetworkSizeFor(options.ImageSize);
+        var run = new Run(body, head, train, trainLabels, validation, validationLabels, options, new BatchTransforms(size, normalization), workspace, cancel);
         var stopReason = run.Execute();
-        return new TrainedNetwork(body, head, labels, options.ImageSize, mean, std, run.History, stopReason);
+        return new TrainedNetwork(body, head, labels, size, normalization, run.History, stopReason);
     }
 
     private static string WeightsDigest(params nn.Module[] modules)
@@ -93,18 +94,15 @@ public static class TransferLearningTrainer
         return Convert.ToHexStringLower(hash.GetHashAndReset())[..16];
     }
 
-    private static (OnnxTorchModule Body, float[] Mean, float[] Std) CreateBody(TransferLearningOptions options)
+    private static (OnnxTorchModule Body, ImageNormalization Normalization) CreateBody(TransferLearningOptions options)
     {
         if (options.Strategy == TransferStrategy.Scratch)
         {
             var scratch = OnnxTorchImporter.Import(ScratchCnn.Build(options.Seed));
             scratch.CutAt(ScratchCnn.EmbeddingName);
-            return (scratch, [0.5f, 0.5f, 0.5f], [0.25f, 0.25f, 0.25f]);
+            return (scratch, new ImageNormalization([0.5f, 0.5f, 0.5f], [0.25f, 0.25f, 0.25f]));
         }
-        var model = OnnxModel.Load(options.Assets.Resolve(options.Backbone.Asset));
-        var body = OnnxTorchImporter.Import(model);
-        body.CutAt(options.Backbone.Embedding.TensorName);
-        return (body, options.Backbone.Mean, options.Backbone.Std);
+        return (BackboneImport.Body(options.Backbone, options.Assets), options.Backbone.Normalization(options.Assets));
     }
 
     /// <summary>One training run's state.</summary>

@@ -42,7 +42,7 @@ public class GradCamTests(ITestOutputHelper output)
         var store = ImagePixelStore.FromPlanes(test, 32, 32);
         var probabilities = network.Predict(store);
         double accuracy = probabilities.Select((p, i) => Array.IndexOf(p, p.Max()) == testLabels[i] ? 1.0 : 0.0).Average();
-        var transforms = new BatchTransforms(32, network.Mean, network.Std);
+        var transforms = new BatchTransforms(32, network.Normalization);
         int wins = 0;
         double share = 0;
         for (int i = 0; i < test.Count; i++)
