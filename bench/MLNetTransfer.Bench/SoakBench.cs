@@ -14,12 +14,6 @@ namespace MLNetTransfer.Bench;
 /// </summary>
 internal static class SoakBench
 {
-    public sealed class ImageInput
-    {
-        public string ImagePath { get; set; } = "";
-        public string Label { get; set; } = "";
-    }
-
     public sealed class ImageOutput
     {
         public float[] Score { get; set; } = [];
@@ -38,10 +32,10 @@ internal static class SoakBench
         File.Delete(zip);
         var images = ImageFolder.Scan(Path.Combine(assets, "datasets/cifar10/test"), new ImageFolderOptions { MaxPerClass = 50, Seed = 2 }).Images
             .Select(i => i.Path).ToArray();
-        var single = served.Model.CreatePredictionEngine<ImageInput, ImageOutput>(loaded);
-        var expected = images.Select(p => single.Predict(new ImageInput { ImagePath = p }).PredictedLabel).ToArray();
+        var single = served.Model.CreatePredictionEngine<ImagePathRow, ImageOutput>(loaded);
+        var expected = images.Select(p => single.Predict(new ImagePathRow { ImagePath = p }).PredictedLabel).ToArray();
 
-        var pool = new ConcurrentBag<PredictionEngine<ImageInput, ImageOutput>>();
+        var pool = new ConcurrentBag<PredictionEngine<ImagePathRow, ImageOutput>>();
         var latencies = new ConcurrentQueue<(double Elapsed, double Ms)>();
         long wrong = 0;
         var clock = Stopwatch.StartNew();
@@ -54,8 +48,8 @@ internal static class SoakBench
             {
                 int i = random.Next(images.Length);
                 long start = Stopwatch.GetTimestamp();
-                var engine = pool.TryTake(out var e) ? e : served.Model.CreatePredictionEngine<ImageInput, ImageOutput>(loaded);
-                var p = engine.Predict(new ImageInput { ImagePath = images[i] });
+                var engine = pool.TryTake(out var e) ? e : served.Model.CreatePredictionEngine<ImagePathRow, ImageOutput>(loaded);
+                var p = engine.Predict(new ImagePathRow { ImagePath = images[i] });
                 pool.Add(engine);
                 latencies.Enqueue((clock.Elapsed.TotalSeconds, Stopwatch.GetElapsedTime(start).TotalMilliseconds));
                 if (p.PredictedLabel != expected[i]) Interlocked.Increment(ref wrong);

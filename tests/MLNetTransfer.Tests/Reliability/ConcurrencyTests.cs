@@ -16,11 +16,8 @@ namespace MLNetTransfer.Tests.Reliability;
 [Collection("heavy")]
 public class ConcurrencyTests(ITestOutputHelper output)
 {
-    public sealed class ImageInput
-    {
-        public string ImagePath { get; set; } = "";
-        public string Label { get; set; } = ""; // the linear-probe chain maps Label to a key first; unknown text is fine
-    }
+    // What a service's request class holds: the image only (a fitted model needs no label to predict).
+    public sealed class ImageInput { public string ImagePath { get; set; } = ""; }
 
     public sealed class ImageOutput
     {
