@@ -45,6 +45,9 @@ public sealed class OnnxBatchRunner : IDisposable
     /// <summary>Width of the output vector (last output dimension), 0 when symbolic.</summary>
     public int OutputDimension { get; }
 
+    /// <summary>Calls currently inside <see cref="Run"/>; lets a test dispose while a call is certainly in flight.</summary>
+    internal int CallsInFlight => lifetime.CurrentReadCount;
+
     /// <summary>Runs a batch held in <paramref name="pixels"/> (first n·3·h·w values) and returns n·D floats.</summary>
     public float[] Run(float[] pixels, int n, int height, int width)
     {

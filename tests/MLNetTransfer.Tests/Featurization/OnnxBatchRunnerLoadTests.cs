@@ -57,12 +57,15 @@ public class OnnxBatchRunnerLoadTests(ITestOutputHelper output)
     public void Dispose_waits_for_a_call_in_flight_and_later_calls_are_refused()
     {
         var runner = new OnnxBatchRunner(OnnxBatchRunnerStress.FeaturizerGraphFor(TestAssets.Cifar10Train), threads: 1);
-        var pixels = new float[16 * 3 * 96 * 96];
-        var started = new ManualResetEventSlim();
-        var call = Task.Run(() => { started.Set(); return runner.Run(pixels, 16, 96, 96); });
-        started.Wait();
+        var pixels = new float[64 * 3 * 96 * 96];
+        var call = Task.Run(() => runner.Run(pixels, 64, 96, 96));
+        // Dispose only once the call holds the runner (signalling before calling Run was racy: on a busy machine Dispose
+        // could win, and the call was rightly refused). From here on, the call must complete with its full output.
+        var deadline = DateTime.UtcNow.AddMinutes(1);
+        while (runner.CallsInFlight == 0 && !call.IsCompleted && DateTime.UtcNow < deadline) Thread.Yield();
         runner.Dispose();
-        Assert.Equal(16 * 1280, call.Result.Length); // either finished before Dispose or Dispose waited for it
+        Assert.Equal(0, runner.CallsInFlight);
+        Assert.Equal(64 * 1280, call.Result.Length); // either finished before Dispose or Dispose waited for it
         Assert.Throws<ObjectDisposedException>(() => runner.Run(pixels, 1, 96, 96));
         runner.Dispose(); // twice is fine
         Assert.Contains("needs", Assert.Throws<ArgumentException>(() => new OnnxBatchRunner(OnnxBatchRunnerStress.FeaturizerGraphFor(TestAssets.Cifar10Train), 1)
