@@ -35,19 +35,3 @@ public static class FeaturizationCatalog
         return new FeaturizeImageEstimator(new MLContext(MLNetEnvironment.Of(catalog).Seed), options);
     }
 }
-
-/// <summary>The TransferLearning trainer on <c>mlContext.MulticlassClassification.Trainers</c>.</summary>
-public static class TransferLearningCatalog
-{
-    /// <summary>
-    /// Fine-tunes a pretrained backbone (or trains the scratch CNN) on an image column (paths or encoded bytes) and a key
-    /// label. Progress goes to <c>mlContext.Log</c>; <c>mlContext.CancelExecution()</c> stops training.
-    /// </summary>
-    /// <exception cref="ArgumentOutOfRangeException">An option is out of range; the message names it.</exception>
-    public static Training.TransferLearningEstimator TransferLearning(this MulticlassClassificationCatalog.MulticlassClassificationTrainers trainers,
-        Training.TransferLearningOptions? options = null)
-    {
-        ArgumentNullException.ThrowIfNull(trainers);
-        return new Training.TransferLearningEstimator(options ?? new Training.TransferLearningOptions(), MLNetEnvironment.Of(trainers));
-    }
-}

@@ -66,9 +66,12 @@ public sealed record BackboneInfo(
 
     /// <summary>
     /// L2 strength of the default L-BFGS linear probe on this backbone's features (chosen on a held-out part of the
-    /// training data, docs/benchmarks.md). Default <see cref="Training.ClassicalTrainers.DefaultL2"/> (1e-2).
+    /// training data, docs/benchmarks.md). Default <see cref="DefaultProbeL2"/> (1e-2).
     /// </summary>
-    public float ProbeL2 { get; init; } = Training.ClassicalTrainers.DefaultL2;
+    public float ProbeL2 { get; init; } = DefaultProbeL2;
+
+    /// <summary>The probe's L2 strength when a backbone record names none: 1e-2, measured best on MobileNetV2's embeddings.</summary>
+    public const float DefaultProbeL2 = 1e-2f;
 
     /// <summary>The input normalization as one value (mean image loaded through <paramref name="assets"/>), checked once.</summary>
     /// <exception cref="AssetNotFoundException">The mean image's file cannot be found.</exception>

@@ -1,6 +1,5 @@
 using MLNetTransfer.Backbones;
 using MLNetTransfer.Onnx;
-using MLNetTransfer.Torch;
 
 namespace MLNetTransfer.Featurization;
 

@@ -40,7 +40,7 @@ public static class ClassicalTrainers
         l2 == DefaultL2 ? LbfgsFor(rows) : LbfgsWithL1("lbfgs", rows < SmallDataRows ? 0 : 1, l2);
 
     /// <summary>The L-BFGS entries' L2 strength: measured best on MobileNetV2's 1,280-d embeddings.</summary>
-    public const float DefaultL2 = 1e-2f;
+    public const float DefaultL2 = Backbones.BackboneInfo.DefaultProbeL2;
 
     private static ClassicalTrainerInfo LbfgsWithL1(string name, float l1, float l2 = DefaultL2) => new(name, $"LbfgsMaximumEntropy (multinomial logistic regression, L1 {l1}, L2 {l2:G3})",
         (ml, f, l) => ml.MulticlassClassification.Trainers.LbfgsMaximumEntropy(new LbfgsMaximumEntropyMulticlassTrainer.Options

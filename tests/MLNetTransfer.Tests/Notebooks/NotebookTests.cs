@@ -16,7 +16,10 @@ namespace MLNetTransfer.Tests.Notebooks;
 [Collection("heavy")]
 public class NotebookTests(NotebookTests.PackedLibrary library, ITestOutputHelper output) : IClassFixture<NotebookTests.PackedLibrary>
 {
-    private const string Reference = "#r \\\"nuget: MLNetTransfer, 0.1.0\\\"";
+    // The references as they appear in the notebook's JSON (quotes escaped): the frozen-features package and the
+    // fine-tuning one, both at the version dotnet pack writes.
+    private static readonly string[] References = ["#r \\\"nuget: MLNetTransfer, 0.1.0\\\"", "#r \\\"nuget: MLNetTransfer.TorchSharp, 0.1.0\\\""];
+    private static readonly string[] Projects = ["MLNetTransfer", "MLNetTransfer.TorchSharp"];
 
     private static string Folder() => Path.Combine(HostileInputCorpusTests.RepoRoot(), "notebooks");
 
@@ -35,10 +38,13 @@ public class NotebookTests(NotebookTests.PackedLibrary library, ITestOutputHelpe
 
         public PackedLibrary()
         {
-            var result = ChildProgram.Run("dotnet",
-                ["pack", Path.Combine(HostileInputCorpusTests.RepoRoot(), "src", "MLNetTransfer"), "-c", "Release", "-o", root.Combine("artifacts", "packages"), $"-p:PackageVersion={Version}"],
-                root.Path, NuGetPackageTests.ChildBuildEnvironment(), TimeSpan.FromMinutes(10));
-            if (result.ExitCode != 0) throw new InvalidOperationException($"dotnet pack failed (exit {result.ExitCode}):\n{result.Output}");
+            foreach (var project in Projects)
+            {
+                var result = ChildProgram.Run("dotnet",
+                    ["pack", Path.Combine(HostileInputCorpusTests.RepoRoot(), "src", project), "-c", "Release", "-o", root.Combine("artifacts", "packages"), $"-p:PackageVersion={Version}"],
+                    root.Path, NuGetPackageTests.ChildBuildEnvironment(), TimeSpan.FromMinutes(10));
+                if (result.ExitCode != 0) throw new InvalidOperationException($"dotnet pack {project} failed (exit {result.ExitCode}):\n{result.Output}");
+            }
         }
 
         public void Dispose() => root.Dispose();
@@ -51,8 +57,12 @@ public class NotebookTests(NotebookTests.PackedLibrary library, ITestOutputHelpe
         var notebooks = Path.Combine(library.Root, "notebooks");
         Directory.CreateDirectory(notebooks);
         var text = File.ReadAllText(Path.Combine(Folder(), name));
-        Assert.True(text.Split(Reference).Length == 2, $"{name}: expected one cell with {Reference.Replace("\\\"", "\"")}");
-        File.WriteAllText(Path.Combine(notebooks, name), text.Replace(Reference, Reference.Replace("0.1.0", library.Version)));
+        foreach (var reference in References)
+        {
+            Assert.True(text.Split(reference).Length == 2, $"{name}: expected one cell with {reference.Replace("\\\"", "\"")}");
+            text = text.Replace(reference, reference.Replace("0.1.0", library.Version));
+        }
+        File.WriteAllText(Path.Combine(notebooks, name), text);
 
         var run = Path.GetFileNameWithoutExtension(name);
         var home = Path.Combine(library.Root, "home-" + run);

@@ -9,8 +9,9 @@ using Xunit.Abstractions;
 namespace MLNetTransfer.Tests.Packaging;
 
 /// <summary>
-/// The packages as a user gets them: <c>dotnet pack</c> into a folder feed, a console app that references the library
-/// package and trains a linear probe, and the CLI installed as a dotnet tool. Restores are offline: the feed plus the
+/// The packages as a user gets them: <c>dotnet pack</c> into a folder feed; a console app that references the frozen-features
+/// package only and trains a linear probe; one that references the fine-tuning package, runs TorchSharp and publishes for
+/// Windows and macOS; and the CLI installed as a dotnet tool. Restores are offline: the feed plus the
 /// machine's global packages folder as a local source. Each run packs a unique prerelease version, so a package cached
 /// by an earlier run is never what gets tested.
 /// </summary>
@@ -68,55 +69,21 @@ public class NuGetPackageTests(ITestOutputHelper output)
         """);
 
     [Fact]
-    public void Library_package_has_readme_license_docs_build_logic_and_a_console_app_trains_from_it()
+    public void Frozen_features_package_has_no_torchsharp_and_a_console_app_trains_a_linear_probe_from_it()
     {
         using var dir = new TempDir();
         var feed = dir.Combine("feed");
-        Dotnet(dir.Path, "pack", Src("MLNetTransfer"), "-c", "Release", "-o", feed, $"-p:PackageVersion={Version}");
-        var nupkg = Path.Combine(feed, $"MLNetTransfer.{Version}.nupkg");
-        Assert.True(File.Exists(nupkg), "expected " + nupkg);
+        var (nupkg, deps) = Pack(dir, feed, "MLNetTransfer",
+            "lib/net10.0/MLNetTransfer.dll", "lib/net10.0/MLNetTransfer.xml", "interactive-extensions/dotnet/extension.dib");
+        Assert.Contains("FeaturizeImage", ReadEntry(nupkg, "lib/net10.0/MLNetTransfer.xml"));
+        Assert.Equal("5.0.1", deps["Microsoft.ML"]);
+        Assert.Equal("5.0.1", deps["Microsoft.ML.ImageAnalytics"]);
+        Assert.Equal("5.0.1", deps["Microsoft.ML.OnnxTransformer"]);
+        Assert.Equal("1.31.1", deps["Microsoft.ML.OnnxRuntime"]);
+        // The point of the split: frozen features need neither TorchSharp nor LibTorch (about 600 MB per platform).
+        Assert.DoesNotContain(deps.Keys, d => d.Contains("torch", StringComparison.OrdinalIgnoreCase));
 
-        using (var zip = ZipFile.OpenRead(nupkg))
-        {
-            var names = zip.Entries.Select(e => e.FullName).ToHashSet();
-            foreach (var required in new[] { "README.md", "LICENSE", "lib/net10.0/MLNetTransfer.dll", "lib/net10.0/MLNetTransfer.xml",
-                         "buildTransitive/MLNetTransfer.targets", "buildTransitive/TorchSharpLinuxCompat.targets", "buildTransitive/TorchSharpLinuxCompat.cs",
-                         "interactive-extensions/dotnet/extension.dib" })
-                Assert.Contains(required, names);
-            Assert.Contains("FeaturizeImage", new StreamReader(zip.GetEntry("lib/net10.0/MLNetTransfer.xml")!.Open()).ReadToEnd());
-            var nuspec = XDocument.Load(zip.Entries.Single(e => e.FullName.EndsWith(".nuspec")).Open());
-            XNamespace ns = nuspec.Root!.Name.Namespace;
-            var meta = nuspec.Root.Element(ns + "metadata")!;
-            Assert.Equal("MIT", meta.Element(ns + "license")!.Value);
-            Assert.Equal("README.md", meta.Element(ns + "readme")!.Value);
-            var deps = meta.Descendants(ns + "dependency").ToDictionary(d => d.Attribute("id")!.Value, d => d.Attribute("version")!.Value);
-            Assert.Equal("5.0.1", deps["Microsoft.ML"]);
-            Assert.Equal("5.0.1", deps["Microsoft.ML.ImageAnalytics"]);
-            Assert.Equal("5.0.1", deps["Microsoft.ML.OnnxTransformer"]);
-            Assert.Equal("1.31.1", deps["Microsoft.ML.OnnxRuntime"]);
-            Assert.Equal("0.107.0", deps["TorchSharp"]);
-            Assert.Equal("2.10.0", deps["libtorch-cpu-linux-x64"]);
-            Assert.DoesNotContain(deps.Keys, d => d.StartsWith("xunit") || d.StartsWith("Microsoft.NET.Test") || d.StartsWith("Microsoft.CodeAnalysis"));
-        }
-
-        var app = dir.Combine("app");
-        Directory.CreateDirectory(app);
-        WriteNuGetConfig(app, feed);
-        File.WriteAllText(Path.Combine(app, "ProbeApp.csproj"), $"""
-            <Project Sdk="Microsoft.NET.Sdk">
-              <PropertyGroup>
-                <OutputType>Exe</OutputType>
-                <TargetFramework>net10.0</TargetFramework>
-                <ImplicitUsings>enable</ImplicitUsings>
-                <Nullable>enable</Nullable>
-                <NoWarn>NU1603</NoWarn>
-              </PropertyGroup>
-              <ItemGroup>
-                <PackageReference Include="MLNetTransfer" Version="{Version}" />
-              </ItemGroup>
-            </Project>
-            """);
-        File.WriteAllText(Path.Combine(app, "Program.cs"), """
+        var app = ConsoleApp(dir, feed, "MLNetTransfer", """
             using System.Globalization;
             using Microsoft.ML;
             using MLNetTransfer.Data;
@@ -129,9 +96,6 @@ public class NuGetPackageTests(ITestOutputHelper output)
             var model = LinearProbe.Train(ml, train);
             var report = ModelEvaluation.Evaluate(ml, model, test);
             Console.WriteLine($"accuracy={report.Accuracy.ToString("F4", CultureInfo.InvariantCulture)} test={report.Count}");
-            // TorchSharp loads only if the package's buildTransitive logic patched its native glue (Debian 12's libstdc++).
-            using var sum = TorchSharp.torch.arange(10).sum();
-            Console.WriteLine($"torch={sum.item<long>()}");
             """);
         try
         {
@@ -139,16 +103,118 @@ public class NuGetPackageTests(ITestOutputHelper output)
             output.WriteLine(run);
             var accuracy = double.Parse(System.Text.RegularExpressions.Regex.Match(run, @"accuracy=([0-9.]+) test=200").Groups[1].Value, CultureInfo.InvariantCulture);
             Assert.True(accuracy >= 0.45, $"linear probe from the package: accuracy {accuracy} < 0.45 (chance 0.10)");
-            Assert.Contains("torch=45", run);
+            var bin = Path.Combine(app, "bin", "Release", "net10.0");
+            var files = Directory.GetFiles(bin, "*", SearchOption.AllDirectories);
+            Assert.DoesNotContain(files, f => Path.GetFileName(f).Contains("torch", StringComparison.OrdinalIgnoreCase));
+            Assert.Contains(files, f => Path.GetFileName(f) == "libonnxruntime.so");
+            output.WriteLine($"frozen-features app output folder: {files.Sum(f => new FileInfo(f).Length) / 1e6:F0} MB in {files.Length} files");
         }
-        finally
+        finally { ForgetCached("mlnettransfer"); }
+    }
+
+    [Fact]
+    public void Fine_tuning_package_brings_torchsharp_and_its_natives_for_linux_windows_and_macos()
+    {
+        using var dir = new TempDir();
+        var feed = dir.Combine("feed");
+        Pack(dir, feed, "MLNetTransfer");
+        var (_, deps) = Pack(dir, feed, "MLNetTransfer.TorchSharp",
+            "lib/net10.0/MLNetTransfer.TorchSharp.dll", "lib/net10.0/MLNetTransfer.TorchSharp.xml",
+            "buildTransitive/MLNetTransfer.TorchSharp.targets", "buildTransitive/TorchSharpLinuxCompat.targets", "buildTransitive/TorchSharpLinuxCompat.cs");
+        Assert.Equal(Version, deps["MLNetTransfer"]);
+        Assert.Equal("0.107.0", deps["TorchSharp"]);
+        foreach (var rid in new[] { "linux-x64", "win-x64", "osx-arm64" }) Assert.Equal("2.10.0", deps["libtorch-cpu-" + rid]);
+
+        var app = ConsoleApp(dir, feed, "MLNetTransfer.TorchSharp", """
+            using MLNetTransfer.Training;
+            // A type of each package, and TorchSharp's native glue, which loads on Debian 12 only if the package's
+            // buildTransitive logic patched it (that libstdc++ predates GCC 13).
+            Console.WriteLine($"options={new TransferLearningOptions().Strategy} report={typeof(MLNetTransfer.Evaluation.ClassificationReport).Name}");
+            using var sum = TorchSharp.torch.arange(10).sum();
+            Console.WriteLine($"torch={sum.item<long>()}");
+            """);
+        try
         {
-            // The unique version lands in the machine's package cache; keep that cache as it was.
-            var cached = Path.Combine(GlobalPackages, "mlnettransfer", Version);
-            if (Directory.Exists(cached)) Directory.Delete(cached, true);
-            var id = Path.GetDirectoryName(cached)!;
-            if (Directory.Exists(id) && !Directory.EnumerateFileSystemEntries(id).Any()) Directory.Delete(id);
+            var run = Dotnet(app, "run", "-c", "Release");
+            Assert.Contains("report=ClassificationReport", run);
+            Assert.Contains("torch=45", run);
+
+            // Windows and macOS cannot run here; their publish folders must carry every native library the app loads:
+            // LibTorch and TorchSharp's glue, ONNX Runtime, SkiaSharp and HarfBuzz (images and plots). The Linux-only
+            // libstdc++ patch must leave them alone.
+            var natives = new Dictionary<string, string[]>
+            {
+                ["win-x64"] = ["torch_cpu.dll", "c10.dll", "LibTorchSharp.dll", "onnxruntime.dll", "libSkiaSharp.dll", "libHarfBuzzSharp.dll"],
+                ["osx-arm64"] = ["libtorch_cpu.dylib", "libc10.dylib", "libLibTorchSharp.dylib", "libonnxruntime.dylib", "libSkiaSharp.dylib", "libHarfBuzzSharp.dylib"],
+            };
+            foreach (var (rid, required) in natives)
+            {
+                var publish = dir.Combine("publish-" + rid);
+                Dotnet(app, "publish", "-c", "Release", "-r", rid, "--self-contained", "false", "-p:UseAppHost=false", "-o", publish);
+                var names = Directory.GetFiles(publish, "*", SearchOption.AllDirectories).Select(Path.GetFileName).ToHashSet();
+                foreach (var file in required) Assert.True(names.Contains(file), $"{rid} publish lacks {file}");
+                Assert.DoesNotContain(names, n => n!.EndsWith(".so", StringComparison.Ordinal));
+            }
         }
+        finally { ForgetCached("mlnettransfer"); ForgetCached("mlnettransfer.torchsharp"); }
+    }
+
+    /// <summary>Packs <paramref name="project"/> into <paramref name="feed"/> and checks the entries every package needs.</summary>
+    private (string Nupkg, Dictionary<string, string> Dependencies) Pack(TempDir dir, string feed, string project, params string[] entries)
+    {
+        Dotnet(dir.Path, "pack", Src(project), "-c", "Release", "-o", feed, $"-p:PackageVersion={Version}");
+        var nupkg = Path.Combine(feed, $"{project}.{Version}.nupkg");
+        Assert.True(File.Exists(nupkg), "expected " + nupkg);
+        using var zip = ZipFile.OpenRead(nupkg);
+        var names = zip.Entries.Select(e => e.FullName).ToHashSet();
+        foreach (var required in entries.Concat(["README.md", "LICENSE"])) Assert.Contains(required, names);
+        var nuspec = XDocument.Load(zip.Entries.Single(e => e.FullName.EndsWith(".nuspec")).Open());
+        XNamespace ns = nuspec.Root!.Name.Namespace;
+        var meta = nuspec.Root.Element(ns + "metadata")!;
+        Assert.Equal("MIT", meta.Element(ns + "license")!.Value);
+        Assert.Equal("README.md", meta.Element(ns + "readme")!.Value);
+        var deps = meta.Descendants(ns + "dependency").ToDictionary(d => d.Attribute("id")!.Value, d => d.Attribute("version")!.Value);
+        Assert.DoesNotContain(deps.Keys, d => d.StartsWith("xunit") || d.StartsWith("Microsoft.NET.Test") || d.StartsWith("Microsoft.CodeAnalysis"));
+        return (nupkg, deps);
+    }
+
+    private static string ReadEntry(string nupkg, string entry)
+    {
+        using var zip = ZipFile.OpenRead(nupkg);
+        return new StreamReader(zip.GetEntry(entry)!.Open()).ReadToEnd();
+    }
+
+    /// <summary>A console app in its own folder that restores <paramref name="package"/> from the feed only.</summary>
+    private static string ConsoleApp(TempDir dir, string feed, string package, string program)
+    {
+        var app = dir.Combine("app-" + package);
+        Directory.CreateDirectory(app);
+        WriteNuGetConfig(app, feed);
+        File.WriteAllText(Path.Combine(app, "App.csproj"), $"""
+            <Project Sdk="Microsoft.NET.Sdk">
+              <PropertyGroup>
+                <OutputType>Exe</OutputType>
+                <TargetFramework>net10.0</TargetFramework>
+                <ImplicitUsings>enable</ImplicitUsings>
+                <Nullable>enable</Nullable>
+                <NoWarn>NU1603</NoWarn>
+              </PropertyGroup>
+              <ItemGroup>
+                <PackageReference Include="{package}" Version="{Version}" />
+              </ItemGroup>
+            </Project>
+            """);
+        File.WriteAllText(Path.Combine(app, "Program.cs"), program);
+        return app;
+    }
+
+    /// <summary>The unique version lands in the machine's package cache; keep that cache as it was.</summary>
+    private static void ForgetCached(string id)
+    {
+        var cached = Path.Combine(GlobalPackages, id, Version);
+        if (Directory.Exists(cached)) Directory.Delete(cached, true);
+        var folder = Path.GetDirectoryName(cached)!;
+        if (Directory.Exists(folder) && !Directory.EnumerateFileSystemEntries(folder).Any()) Directory.Delete(folder);
     }
 
     [Fact]

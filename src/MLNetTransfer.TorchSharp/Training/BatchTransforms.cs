@@ -1,10 +1,9 @@
 using MLNetTransfer.Onnx;
-using MLNetTransfer.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
-namespace MLNetTransfer.Torch;
+namespace MLNetTransfer.Training;
 
 /// <summary>
 /// Turns uint8 batches into network input the way the exported graph does (bilinear half-pixel resize, then per-channel

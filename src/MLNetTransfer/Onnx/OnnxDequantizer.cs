@@ -1,7 +1,6 @@
-using MLNetTransfer.Onnx;
 using MLNetTransfer.Onnx.Proto;
 
-namespace MLNetTransfer.Torch;
+namespace MLNetTransfer.Onnx;
 
 /// <summary>
 /// Rewrites a QOperator int8 model into its fp32 twin: each QLinear op becomes the float op with dequantized weights
