@@ -31,7 +31,6 @@ public static class FeaturizationCatalog
     public static FeaturizeImageEstimator FeaturizeImage(this TransformsCatalog catalog, FeaturizeImageOptions options)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        // The estimator's ML.NET transforms get a context seeded like the caller's (ML.NET keeps the environment internal).
-        return new FeaturizeImageEstimator(new MLContext(MLNetEnvironment.Of(catalog).Seed), options);
+        return FeaturizeImageEstimator.For(catalog, options);
     }
 }

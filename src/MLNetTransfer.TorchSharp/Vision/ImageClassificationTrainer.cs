@@ -1,3 +1,4 @@
+using MLNetTransfer.Hosting;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLNetTransfer.Featurization;

@@ -1,3 +1,4 @@
+using MLNetTransfer.Hosting;
 using Microsoft.ML;
 
 namespace MLNetTransfer.Vision;

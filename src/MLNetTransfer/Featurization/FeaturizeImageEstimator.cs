@@ -1,3 +1,4 @@
+using MLNetTransfer.Hosting;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using SkiaSharp;
@@ -22,6 +23,13 @@ public sealed class FeaturizeImageEstimator : IEstimator<FeaturizeImageTransform
         this.options = options ?? throw new ArgumentNullException(nameof(options));
         if (options.BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(options), "BatchSize must be at least 1.");
     }
+
+    /// <summary>
+    /// The estimator for the caller of a catalog: its ML.NET transforms get a context seeded like the caller's (ML.NET
+    /// keeps the environment internal, so the caller's own context cannot be passed on).
+    /// </summary>
+    internal static FeaturizeImageEstimator For(TransformsCatalog catalog, FeaturizeImageOptions options) =>
+        new(new MLContext(MLNetEnvironment.Of(catalog).Seed), options);
 
     /// <summary>Validates the schema, chooses the decode size, and builds the featurizer graph.</summary>
     public FeaturizeImageTransformer Fit(IDataView input)

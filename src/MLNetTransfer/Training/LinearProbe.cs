@@ -52,7 +52,7 @@ public static class LinearProbe
         ml.Transforms.Conversion.MapValueToKey("Label", keyOrdinality: ValueToKeyMappingEstimator.KeyOrdinality.ByValue);
 
     private static IEstimator<ITransformer> AfterKeys(MLContext ml, LinearProbeOptions options, ClassicalTrainerInfo trainer) =>
-        ml.Transforms.FeaturizeImage(new FeaturizeImageOptions
+        FeaturizeImageEstimator.For(ml.Transforms, new FeaturizeImageOptions
             {
                 Backbone = options.Backbone,
                 Assets = options.Assets,

@@ -2,7 +2,7 @@ using System.Reflection;
 using Microsoft.ML;
 using Microsoft.ML.Runtime;
 
-namespace MLNetTransfer;
+namespace MLNetTransfer.Hosting;
 
 /// <summary>
 /// The caller's ML.NET environment behind a catalog (<c>mlContext.Transforms</c>, <c>mlContext.MulticlassClassification.Trainers</c>):
