@@ -7,7 +7,7 @@ namespace MLNetTransfer.Backbones;
 /// verified, whole-map average pooling made global (so any input size works), and raised to
 /// <see cref="OnnxOpsetUpgrade.EditingOpset"/> when older, so in-graph resize and normalization can be prepended.
 /// </summary>
-public static class BackboneModels
+internal static class BackboneModels
 {
     /// <summary>Loads and prepares the backbone's model.</summary>
     /// <exception cref="AssetNotFoundException">The file cannot be found.</exception>

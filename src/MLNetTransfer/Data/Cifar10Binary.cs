@@ -3,12 +3,12 @@ namespace MLNetTransfer.Data;
 /// <summary>One CIFAR-10 record: label 0–9 and 3,072 bytes of RGB planes (32×32 each).</summary>
 /// <param name="Label">Class index.</param>
 /// <param name="Pixels">R plane, G plane, B plane, each 32×32 row-major.</param>
-public sealed record Cifar10Record(int Label, byte[] Pixels);
+internal sealed record Cifar10Record(int Label, byte[] Pixels);
 
 /// <summary>
 /// CIFAR-10 binary batches (<c>data_batch_1..5.bin</c>, <c>test_batch.bin</c>): records of 1 label byte + 3,072 pixel bytes.
 /// </summary>
-public static class Cifar10Binary
+internal static class Cifar10Binary
 {
     /// <summary>Bytes per record.</summary>
     public const int RecordSize = 1 + 3 * 32 * 32;

@@ -3,7 +3,7 @@ using SkiaSharp;
 namespace MLNetTransfer.Data;
 
 /// <summary>Encodes raw pixel arrays (CIFAR records, MNIST digits) as PNG bytes with SkiaSharp.</summary>
-public static class RawImage
+internal static class RawImage
 {
     /// <summary>PNG of an RGB image given as planes (CHW: all R, then all G, then all B), as CIFAR stores it.</summary>
     public static byte[] EncodePngFromPlanes(ReadOnlySpan<byte> chw, int width, int height)

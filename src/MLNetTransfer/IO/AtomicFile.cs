@@ -6,7 +6,7 @@ namespace MLNetTransfer.IO;
 /// only its hidden temp file (<c>.NAME.PID.GUID.tmp</c>), which is never read and which the next write of the same
 /// target removes once its process is gone.
 /// </summary>
-public static class AtomicFile
+internal static class AtomicFile
 {
     /// <summary>Writes through a stream callback, then renames into place.</summary>
     public static void Write(string path, Action<Stream> write)
