@@ -1,3 +1,4 @@
+using Google.Protobuf;
 using MLNetTransfer.Onnx;
 using MLNetTransfer.Onnx.Proto;
 using OnnxDataType = MLNetTransfer.Onnx.Proto.TensorProto.Types.DataType;
@@ -44,6 +45,35 @@ public class HostileOnnxTests
         // field 7 (graph), length-delimited, declaring 2^40 bytes in a 12-byte file
         byte[] bomb = [0x3A, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20, 0, 0, 0, 0, 0];
         Assert.Contains("remain", Load(dir, "bomb.onnx", bomb).Message);
+    }
+
+    [Fact]
+    public void Size_bomb_inside_the_graph_is_refused()
+    {
+        using var dir = new TempDir();
+        // graph (field 7, 8 bytes) holding an initializer (field 5) that declares 2^40 bytes: the length must be read
+        // whole, not as its low 32 bits (0), which would parse the bytes after it as fields
+        byte[] bomb = [0x3A, 0x08, 0x2A, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20, 0x08];
+        Assert.Contains("declares 1099511627776 bytes", Load(dir, "nested-bomb.onnx", bomb).Message);
+    }
+
+    [Fact]
+    public void Messages_nested_too_deep_are_refused()
+    {
+        using var dir = new TempDir();
+        // graph > node > attribute > graph > ...: 25 subgraphs nest 76 messages deep, past the limit of 64 (and short of
+        // Google.Protobuf's own 100, so the limit checked is this library's)
+        var graph = new GraphProto();
+        for (int i = 0; i < 25; i++)
+        {
+            var outer = new GraphProto();
+            var node = NodeProto.Create("If", ["c"], ["y"]);
+            node.Attribute.Add(new AttributeProto { Name = "then_branch", G = graph, Type = AttributeProto.Types.AttributeType.Graph });
+            outer.Node.Add(node);
+            graph = outer;
+        }
+        var model = new ModelProto { IrVersion = 8, Graph = graph };
+        Assert.Contains("nested deeper than 64", Load(dir, "deep.onnx", model.ToByteArray()).Message);
     }
 
     [Fact]

@@ -17,6 +17,16 @@ public class OnnxModelTests
     }
 
     [Fact]
+    public void Fields_this_schema_does_not_know_survive_a_round_trip()
+    {
+        var bytes = File.ReadAllBytes(TestAssets.MobileNetV2Int8);
+        // field 1000 of ModelProto (not in the schema), a varint 7, as a newer exporter could write it
+        byte[] unknown = [.. bytes, 0xC0, 0x3E, 0x07];
+        var model = OnnxModel.Parse(unknown, "mobilenet+unknown");
+        Assert.Equal(unknown, model.ToByteArray());
+    }
+
+    [Fact]
     public void Topological_order_covers_every_node_and_respects_dependencies()
     {
         var model = OnnxModel.Load(TestAssets.MobileNetV2Int8);
