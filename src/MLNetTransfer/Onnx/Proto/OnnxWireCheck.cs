@@ -28,7 +28,8 @@ internal static class OnnxWireCheck
             ulong tag = Varint(buffer, ref position, end, source);
             ulong field = tag >> 3;
             int wire = (int)(tag & 7);
-            if (field == 0 || field > int.MaxValue) throw Error(source, position, $"invalid field number {field}");
+            // Past 2^29 - 1, the largest protobuf field number, the parser would read a different (truncated) tag.
+            if (field == 0 || field > 536_870_911) throw Error(source, position, $"invalid field number {field}");
             switch (wire)
             {
                 case 0: Varint(buffer, ref position, end, source); break;
