@@ -46,9 +46,9 @@ internal static class ChannelOrderBench
         var model = OnnxModel.Load(path);
         var g = model.Graph;
         string input = OnnxGraphEdits.ImageInput(model).Name!;
-        foreach (var n in g.Nodes) for (int i = 0; i < n.Inputs.Count; i++) if (n.Inputs[i] == input) n.Inputs[i] = input + "_swapped";
-        g.Initializers.Add(TensorProto.FromInt64s("bgr_order", [3], [2, 1, 0]));
-        g.Nodes.Insert(0, NodeProto.Create("Gather", [input, "bgr_order"], [input + "_swapped"], "swap_rb", null, AttributeProto.Int("axis", 1)));
+        foreach (var n in g.Node) for (int i = 0; i < n.Input.Count; i++) if (n.Input[i] == input) n.Input[i] = input + "_swapped";
+        g.Initializer.Add(TensorProto.FromInt64s("bgr_order", [3], [2, 1, 0]));
+        g.Node.Insert(0, NodeProto.Create("Gather", [input, "bgr_order"], [input + "_swapped"], "swap_rb", null, AttributeProto.Int("axis", 1)));
         var target = Path.Combine(Path.GetTempPath(), "mlnt-mobilenetv2-int8-bgr.onnx");
         model.Save(target);
         return target;

@@ -104,8 +104,8 @@ internal static class InspectCommand
         var head = module.Blocks.LastOrDefault(b => b.Name == "head")?.Nodes;
         var pool = head?.FirstOrDefault(n => n.OpType is "GlobalAveragePool" or "ReduceMean");
         if (pool is null) return null;
-        var clip = head!.FirstOrDefault(n => n.OpType == "Clip" && n.Inputs[0] == pool.Outputs[0]);
-        return (clip ?? pool).Outputs[0];
+        var clip = head!.FirstOrDefault(n => n.OpType == "Clip" && n.Input[0] == pool.Output[0]);
+        return (clip ?? pool).Output[0];
     }
 
     private static int ArgMax(float[] v, int offset, int count)

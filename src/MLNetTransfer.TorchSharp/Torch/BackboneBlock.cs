@@ -3,12 +3,18 @@ using MLNetTransfer.Onnx.Proto;
 namespace MLNetTransfer.Torch;
 
 /// <summary>A contiguous group of nodes that is frozen or trained as a unit (stem, a residual block, the head).</summary>
-/// <param name="Name">"stem", "block1", …, "last_conv", "head".</param>
-/// <param name="Nodes">Its nodes, in execution order.</param>
-public sealed record BackboneBlock(string Name, IReadOnlyList<NodeProto> Nodes)
+public sealed record BackboneBlock
 {
+    internal BackboneBlock(string name, IReadOnlyList<NodeProto> nodes) => (Name, Nodes) = (name, nodes);
+
+    /// <summary>"stem", "block1", …, "last_conv", "head".</summary>
+    public string Name { get; }
+
+    /// <summary>Its nodes, in execution order.</summary>
+    internal IReadOnlyList<NodeProto> Nodes { get; }
+
     /// <summary>The tensor the block hands to the next one.</summary>
-    public string Output => Nodes[^1].Outputs[0];
+    public string Output => Nodes[^1].Output[0];
 }
 
 /// <summary>
@@ -21,21 +27,21 @@ internal static class BlockFinder
     public static IReadOnlyList<BackboneBlock> Find(IReadOnlyList<NodeProto> nodes, GraphProto graph)
     {
         int n = nodes.Count;
-        var constants = graph.Initializers.Select(t => t.Name!).Concat(nodes.Where(x => x.OpType == "Constant").SelectMany(x => x.Outputs)).ToHashSet();
+        var constants = graph.Initializer.Select(t => t.Name!).Concat(nodes.Where(x => x.OpType == "Constant").SelectMany(x => x.Output)).ToHashSet();
         var producer = new Dictionary<string, int>();
         var lastUse = new Dictionary<string, int>();
         var uses = new Dictionary<string, int>();
-        foreach (var input in graph.Inputs.Where(i => !constants.Contains(i.Name!))) producer[input.Name!] = -1;
+        foreach (var input in graph.Input.Where(i => !constants.Contains(i.Name!))) producer[input.Name!] = -1;
         for (int i = 0; i < n; i++)
         {
-            foreach (var t in nodes[i].Inputs.Where(t => t.Length > 0 && !constants.Contains(t)))
+            foreach (var t in nodes[i].Input.Where(t => t.Length > 0 && !constants.Contains(t)))
             {
                 lastUse[t] = i;
                 uses[t] = uses.GetValueOrDefault(t) + 1;
             }
-            foreach (var o in nodes[i].Outputs) producer[o] = i;
+            foreach (var o in nodes[i].Output) producer[o] = i;
         }
-        foreach (var o in graph.Outputs) lastUse[o.Name!] = n;
+        foreach (var o in graph.Output) lastUse[o.Name!] = n;
         // Shape-only consumers (Shape → Gather → Reshape) do not keep a tensor alive as data.
         var cut = new bool[n];
         var live = new int[n + 1];
@@ -83,7 +89,7 @@ internal static class BlockFinder
         {
             var node = nodes[i];
             if (node.OpType != "Conv" || node.GetInt("group", 1) <= 1) continue;
-            var w = graph.Initializer(node.Inputs[1]);
+            var w = graph.FindInitializer(node.Input[1]);
             if (w is null || (w.Dims.Count == 4 && w.Dims[1] == 1)) depthwise.Add(i);
         }
         return depthwise.Count >= 2;
@@ -91,7 +97,7 @@ internal static class BlockFinder
 
     private static bool IsPointwise(NodeProto node, GraphProto graph) =>
         node.OpType == "Conv" && (node.GetInts("kernel_shape") is { } k ? k.All(v => v == 1)
-            : graph.Initializer(node.Inputs[1]) is { Dims.Count: 4 } w && w.Dims[2] == 1 && w.Dims[3] == 1);
+            : graph.FindInitializer(node.Input[1]) is { Dims.Count: 4 } w && w.Dims[2] == 1 && w.Dims[3] == 1);
 
     private static int LastCutBefore(bool[] cut, int index, int floor)
     {
@@ -129,7 +135,7 @@ internal static class BlockFinder
         {
             if (nodes[i].OpType == "Add") sawAdd = true;
             if (!cut[i] || i + 1 >= headStart) continue;
-            var output = nodes[i].Outputs[0];
+            var output = nodes[i].Output[0];
             // A tensor read twice (conv branch + skip) starts a residual unit; an Add closes one.
             bool next = nodes[i + 1].OpType is not ("Relu" or "Clip" or "BatchNormalization");
             if ((uses.GetValueOrDefault(output) >= 2 || sawAdd) && next)

@@ -9,7 +9,7 @@ namespace MLNetTransfer.Torch;
 public interface IExportableHead
 {
     /// <summary>Appends nodes reading <paramref name="input"/> [N, D] and writing <paramref name="output"/> [N, K].</summary>
-    void AppendOnnx(GraphProto graph, string input, string output);
+    internal void AppendOnnx(GraphProto graph, string input, string output);
 }
 
 /// <summary>Dropout (training only) then one Linear layer: embedding → class logits.</summary>
@@ -32,8 +32,7 @@ public sealed class LinearHead : nn.Module<Tensor, Tensor>, IExportableHead
     /// <inheritdoc/>
     public override Tensor forward(Tensor x) => fc.forward(dropout.forward(x));
 
-    /// <inheritdoc/>
-    public void AppendOnnx(GraphProto graph, string input, string output) => HeadOnnx.Gemm(graph, input, output, fc, "head_fc");
+    void IExportableHead.AppendOnnx(GraphProto graph, string input, string output) => HeadOnnx.Gemm(graph, input, output, fc, "head_fc");
 }
 
 /// <summary>The seeds' Keras head: Dropout → Dense(1024, ReLU) → BatchNorm → Dense(classes).</summary>
@@ -57,16 +56,15 @@ public sealed class KerasHead : nn.Module<Tensor, Tensor>, IExportableHead
     /// <inheritdoc/>
     public override Tensor forward(Tensor x) => fc.forward(norm.forward(nn.functional.relu(hidden.forward(dropout.forward(x)))));
 
-    /// <inheritdoc/>
-    public void AppendOnnx(GraphProto graph, string input, string output)
+    void IExportableHead.AppendOnnx(GraphProto graph, string input, string output)
     {
         HeadOnnx.Gemm(graph, input, "head_hidden", hidden, "head_hidden");
-        graph.Nodes.Add(NodeProto.Create("Relu", ["head_hidden"], ["head_relu"], "head_relu"));
-        graph.Initializers.Add(HeadOnnx.Floats("head_bn_scale", norm.weight!));
-        graph.Initializers.Add(HeadOnnx.Floats("head_bn_bias", norm.bias!));
-        graph.Initializers.Add(HeadOnnx.Floats("head_bn_mean", norm.running_mean!));
-        graph.Initializers.Add(HeadOnnx.Floats("head_bn_var", norm.running_var!));
-        graph.Nodes.Add(NodeProto.Create("BatchNormalization", ["head_relu", "head_bn_scale", "head_bn_bias", "head_bn_mean", "head_bn_var"],
+        graph.Node.Add(NodeProto.Create("Relu", ["head_hidden"], ["head_relu"], "head_relu"));
+        graph.Initializer.Add(HeadOnnx.Floats("head_bn_scale", norm.weight!));
+        graph.Initializer.Add(HeadOnnx.Floats("head_bn_bias", norm.bias!));
+        graph.Initializer.Add(HeadOnnx.Floats("head_bn_mean", norm.running_mean!));
+        graph.Initializer.Add(HeadOnnx.Floats("head_bn_var", norm.running_var!));
+        graph.Node.Add(NodeProto.Create("BatchNormalization", ["head_relu", "head_bn_scale", "head_bn_bias", "head_bn_mean", "head_bn_var"],
             ["head_norm"], "head_bn", null, AttributeProto.Float("epsilon", 1e-5f)));
         HeadOnnx.Gemm(graph, "head_norm", output, fc, "head_fc");
     }
@@ -76,14 +74,14 @@ internal static class HeadOnnx
 {
     public static void Gemm(GraphProto graph, string input, string output, Linear layer, string prefix)
     {
-        graph.Initializers.Add(Floats(prefix + "_weight", layer.weight!));
+        graph.Initializer.Add(Floats(prefix + "_weight", layer.weight!));
         var inputs = new List<string> { input, prefix + "_weight" };
         if (layer.bias is { } bias)
         {
-            graph.Initializers.Add(Floats(prefix + "_bias", bias));
+            graph.Initializer.Add(Floats(prefix + "_bias", bias));
             inputs.Add(prefix + "_bias");
         }
-        graph.Nodes.Add(NodeProto.Create("Gemm", inputs, [output], prefix, null, AttributeProto.Int("transB", 1)));
+        graph.Node.Add(NodeProto.Create("Gemm", inputs, [output], prefix, null, AttributeProto.Int("transB", 1)));
     }
 
     public static TensorProto Floats(string name, Tensor t)

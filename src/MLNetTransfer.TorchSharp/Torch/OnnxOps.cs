@@ -2,6 +2,7 @@ using MLNetTransfer.Onnx.Proto;
 using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
+using OnnxDataType = MLNetTransfer.Onnx.Proto.TensorProto.Types.DataType;
 
 namespace MLNetTransfer.Torch;
 
@@ -121,7 +122,7 @@ internal static class OnnxOps
         var strides = n.GetInts("strides") ?? [1, 1];
         var dilations = n.GetInts("dilations") ?? [1, 1];
         var pads = Pads(n, x[0]!, kernel, strides, dilations);
-        if (n.Outputs.Count > 1 && n.Outputs[1].Length > 0) throw new UnsupportedOperatorException($"{n.Label}: MaxPool indices output is not supported.");
+        if (n.Output.Count > 1 && n.Output[1].Length > 0) throw new UnsupportedOperatorException($"{n.Label}: MaxPool indices output is not supported.");
         var input = x[0]!;
         if (pads[0] != pads[2] || pads[1] != pads[3])
         {

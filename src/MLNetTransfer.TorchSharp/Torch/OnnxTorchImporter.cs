@@ -16,7 +16,7 @@ public static class OnnxTorchImporter
     {
         var floatModel = OnnxDequantizer.IsQuantized(model) ? OnnxDequantizer.ToFloat(model) : model;
         var input = OnnxGraphEdits.ImageInput(floatModel);
-        var output = floatModel.Graph.Outputs.FirstOrDefault()?.Name
+        var output = floatModel.Graph.Output.FirstOrDefault()?.Name
             ?? throw new OnnxFormatException($"{model.Source}: the graph declares no output.");
         return new OnnxTorchModule(floatModel, input.Name!, output);
     }

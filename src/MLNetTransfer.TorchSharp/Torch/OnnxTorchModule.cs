@@ -3,6 +3,7 @@ using MLNetTransfer.Onnx.Proto;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using OnnxDataType = MLNetTransfer.Onnx.Proto.TensorProto.Types.DataType;
 
 namespace MLNetTransfer.Torch;
 
@@ -32,9 +33,9 @@ public sealed class OnnxTorchModule : nn.Module<Tensor, Tensor>
             if (n.OpType != "Constant" && !OnnxOps.All.ContainsKey(n.OpType!))
                 throw new UnsupportedOperatorException($"{floatModel.Source}: {n.Label}: operator {n.QualifiedOp} is not supported by the TorchSharp importer.");
         var trainable = TrainableInitializers(allNodes);
-        var buffers = allNodes.Where(n => n.OpType == "BatchNormalization").SelectMany(n => n.Inputs.Skip(3).Take(2)).ToHashSet();
+        var buffers = allNodes.Where(n => n.OpType == "BatchNormalization").SelectMany(n => n.Input.Skip(3).Take(2)).ToHashSet();
         var used = new HashSet<string>();
-        foreach (var t in floatModel.Graph.Initializers)
+        foreach (var t in floatModel.Graph.Initializer)
         {
             var name = t.Name!;
             var tensor = ToTensor(t);
@@ -53,7 +54,7 @@ public sealed class OnnxTorchModule : nn.Module<Tensor, Tensor>
             else constants[name] = tensor;
         }
         foreach (var n in allNodes.Where(n => n.OpType == "Constant"))
-            constants[n.Outputs[0]] = ToTensor(n.Attribute("value")?.T
+            constants[n.Output[0]] = ToTensor(n.FindAttribute("value")?.T
                 ?? throw new UnsupportedOperatorException($"{n.Label}: only tensor-valued Constant nodes are supported."));
         owned.UnionWith(weights.Values.Concat(constants.Values));
         nodes = Needed(allNodes, outputName);
@@ -76,7 +77,7 @@ public sealed class OnnxTorchModule : nn.Module<Tensor, Tensor>
     public IReadOnlyList<BackboneBlock> Blocks { get; private set; }
 
     /// <summary>Nodes executed by forward, in order.</summary>
-    public IReadOnlyList<NodeProto> Nodes => nodes;
+    internal IReadOnlyList<NodeProto> Nodes => nodes;
 
     /// <summary>Number of blocks currently frozen (from the start).</summary>
     public int FrozenBlocks { get; private set; }
@@ -90,7 +91,7 @@ public sealed class OnnxTorchModule : nn.Module<Tensor, Tensor>
     /// <summary>Makes forward stop at <paramref name="tensorName"/> (e.g. the pooled embedding) and drops the rest.</summary>
     public void CutAt(string tensorName)
     {
-        if (!allNodes.Any(n => n.Outputs.Contains(tensorName)))
+        if (!allNodes.Any(n => n.Output.Contains(tensorName)))
             throw new ArgumentException($"{Model.Source}: no node produces '{tensorName}'.");
         OutputName = tensorName;
         nodes = Needed(allNodes, tensorName);
@@ -112,7 +113,7 @@ public sealed class OnnxTorchModule : nn.Module<Tensor, Tensor>
             foreach (var node in Blocks[b].Nodes)
             {
                 if (frozen) frozenNodes.Add(node);
-                foreach (var input in node.Inputs.Where(parameterNames.Contains))
+                foreach (var input in node.Input.Where(parameterNames.Contains))
                     if (frozen) frozenWeights.Add(input);
             }
         }
@@ -130,7 +131,7 @@ public sealed class OnnxTorchModule : nn.Module<Tensor, Tensor>
         var ends = new List<int>();
         foreach (var tensor in blockOutputs)
         {
-            int at = allNodes.FindIndex(n => n.Outputs.Contains(tensor));
+            int at = allNodes.FindIndex(n => n.Output.Contains(tensor));
             if (at < 0) throw new ArgumentException($"{Model.Source}: block boundary '{tensor}' is not produced by any node.");
             if (ends.Count > 0 && at <= ends[^1]) throw new ArgumentException($"{Model.Source}: block boundary '{tensor}' comes before the previous one.");
             ends.Add(at);
@@ -149,7 +150,7 @@ public sealed class OnnxTorchModule : nn.Module<Tensor, Tensor>
 
     /// <summary>Trainable parameters of blocks [from, to), for per-block learning rates.</summary>
     public IEnumerable<Parameter> ParametersOf(int fromBlock, int toBlock) =>
-        Blocks.Skip(fromBlock).Take(toBlock - fromBlock).SelectMany(b => b.Nodes).SelectMany(n => n.Inputs)
+        Blocks.Skip(fromBlock).Take(toBlock - fromBlock).SelectMany(b => b.Nodes).SelectMany(n => n.Input)
             .Where(parameterNames.Contains).Distinct().Select(n => (Parameter)weights[n]);
 
     /// <inheritdoc/>
@@ -178,23 +179,23 @@ public sealed class OnnxTorchModule : nn.Module<Tensor, Tensor>
         // faulted in for every batch. Autograd keeps its own references to what backward needs, so this is safe in training.
         var lastUse = new Dictionary<string, int>();
         for (int n = 0; n < toRun.Count; n++)
-            foreach (var name in toRun[n].Inputs) lastUse[name] = n;
+            foreach (var name in toRun[n].Input) lastUse[name] = n;
         var env = new Dictionary<string, Tensor>(toRun.Count * 2) { [startName] = start };
         for (int n = 0; n < toRun.Count; n++)
         {
             var node = toRun[n];
-            var inputs = new Tensor?[node.Inputs.Count];
+            var inputs = new Tensor?[node.Input.Count];
             for (int i = 0; i < inputs.Length; i++)
             {
-                var name = node.Inputs[i];
+                var name = node.Input[i];
                 if (name.Length == 0) continue;
                 inputs[i] = env.TryGetValue(name, out var t) ? t : weights.TryGetValue(name, out t) ? t
                     : constants.TryGetValue(name, out t) ? t
                     : throw new InvalidOperationException($"{node.Label}: input '{name}' has no value.");
             }
             var outputs = OnnxOps.All[node.OpType!](node, inputs, new OnnxOps.OpContext(training, Opset, frozenNodes.Contains(node)));
-            for (int i = 0; i < outputs.Length && i < node.Outputs.Count; i++) env[node.Outputs[i]] = outputs[i];
-            foreach (var name in node.Inputs)
+            for (int i = 0; i < outputs.Length && i < node.Output.Count; i++) env[node.Output[i]] = outputs[i];
+            foreach (var name in node.Input)
                 if (name != startName && name != output && lastUse.GetValueOrDefault(name, -1) == n && env.Remove(name, out var done)
                     && !ReferenceEquals(done, start) && !owned.Contains(done) && !env.Values.Any(v => ReferenceEquals(v, done)))
                     done.Dispose();
@@ -205,12 +206,12 @@ public sealed class OnnxTorchModule : nn.Module<Tensor, Tensor>
     private static List<NodeProto> Needed(List<NodeProto> all, string output)
     {
         var producer = new Dictionary<string, NodeProto>();
-        foreach (var n in all) foreach (var o in n.Outputs) producer[o] = n;
+        foreach (var n in all) foreach (var o in n.Output) producer[o] = n;
         var keep = new HashSet<NodeProto>();
         var stack = new Stack<string>([output]);
         while (stack.Count > 0)
             if (producer.TryGetValue(stack.Pop(), out var n) && keep.Add(n))
-                foreach (var i in n.Inputs) stack.Push(i);
+                foreach (var i in n.Input) stack.Push(i);
         return [.. all.Where(keep.Contains)];
     }
 
@@ -221,9 +222,9 @@ public sealed class OnnxTorchModule : nn.Module<Tensor, Tensor>
         {
             IEnumerable<string> w = n.OpType switch
             {
-                "Conv" or "Gemm" => n.Inputs.Skip(1).Take(2),
-                "MatMul" => n.Inputs.Skip(1).Take(1),
-                "BatchNormalization" => n.Inputs.Skip(1).Take(2),
+                "Conv" or "Gemm" => n.Input.Skip(1).Take(2),
+                "MatMul" => n.Input.Skip(1).Take(1),
+                "BatchNormalization" => n.Input.Skip(1).Take(2),
                 _ => [],
             };
             foreach (var name in w.Where(s => s.Length > 0)) names.Add(name);
@@ -238,7 +239,7 @@ public sealed class OnnxTorchModule : nn.Module<Tensor, Tensor>
         {
             OnnxDataType.Float or OnnxDataType.Double or OnnxDataType.Float16 when t.ElementType != OnnxDataType.Float16 =>
                 torch.tensor(t.ToFloatArray(), dims, ScalarType.Float32),
-            OnnxDataType.Int64 or OnnxDataType.Int32 or OnnxDataType.Int8 or OnnxDataType.UInt8 or OnnxDataType.Int16 or OnnxDataType.UInt16 or OnnxDataType.Bool =>
+            OnnxDataType.Int64 or OnnxDataType.Int32 or OnnxDataType.Int8 or OnnxDataType.Uint8 or OnnxDataType.Int16 or OnnxDataType.Uint16 or OnnxDataType.Bool =>
                 torch.tensor(t.ToInt64Array(), dims, ScalarType.Int64),
             var other => throw new UnsupportedOperatorException($"tensor '{t.Name}': element type {other} is not supported."),
         };

@@ -1,5 +1,6 @@
 using MLNetTransfer.Onnx;
 using MLNetTransfer.Onnx.Proto;
+using OnnxDataType = MLNetTransfer.Onnx.Proto.TensorProto.Types.DataType;
 
 namespace MLNetTransfer.Torch;
 
@@ -40,39 +41,39 @@ public static class TorchOnnxExporter
         var g = model.Graph;
         foreach (var (name, tensor) in body.Weights)
         {
-            int i = g.Initializers.FindIndex(t => t.Name == name);
-            g.Initializers[i] = HeadOnnx.Floats(name, tensor);
+            int i = g.Initializer.FindIndex(t => t.Name == name);
+            g.Initializer[i] = HeadOnnx.Floats(name, tensor);
         }
         // Keep only what computes the body's output, then hang the head on it.
-        g.Outputs.Clear();
-        g.Outputs.Add(ValueInfoProto.Tensor(body.OutputName, OnnxDataType.Float, [null, null, null, null]));
+        g.Output.Clear();
+        g.Output.Add(ValueInfoProto.Tensor(body.OutputName, OnnxDataType.Float, [null, null, null, null]));
         OnnxGraphEdits.Prune(model, body.OutputName);
-        g.Outputs.Clear();
+        g.Output.Clear();
         string logits = body.OutputName;
         if (head is not null)
         {
-            g.Nodes.Add(NodeProto.Create("Flatten", [body.OutputName], ["embedding_flat"], "embedding_flatten", null, AttributeProto.Int("axis", 1)));
+            g.Node.Add(NodeProto.Create("Flatten", [body.OutputName], ["embedding_flat"], "embedding_flatten", null, AttributeProto.Int("axis", 1)));
             logits = "logits";
             head.AppendOnnx(g, "embedding_flat", logits);
         }
         OnnxOpsetUpgrade.Upgrade(model, Math.Max(OnnxOpsetUpgrade.EditingOpset, options.Opset));
         string scores = options.OutputName;
-        if (options.AppendSoftmax) g.Nodes.Add(NodeProto.Create("Softmax", [logits], [scores], "softmax", null, AttributeProto.Int("axis", -1)));
-        else g.Nodes.Add(NodeProto.Create("Identity", [logits], [scores], "scores"));
-        g.Outputs.Add(ValueInfoProto.Tensor(scores, OnnxDataType.Float, head is null ? [null, null, null, null] : [null, null]));
+        if (options.AppendSoftmax) g.Node.Add(NodeProto.Create("Softmax", [logits], [scores], "softmax", null, AttributeProto.Int("axis", -1)));
+        else g.Node.Add(NodeProto.Create("Identity", [logits], [scores], "scores"));
+        g.Output.Add(ValueInfoProto.Tensor(scores, OnnxDataType.Float, head is null ? [null, null, null, null] : [null, null]));
         if (options.Labels is { } labels)
         {
             var names = new TensorProto { Name = "label_names", DataType = (int)OnnxDataType.String };
             names.Dims.Add(labels.Count);
-            names.StringData.AddRange(labels.Select(l => System.Text.Encoding.UTF8.GetBytes(l)));
-            g.Initializers.Add(names);
-            g.Nodes.Add(NodeProto.Create("ArgMax", [scores], ["predicted_index"], "argmax", null, AttributeProto.Int("axis", 1), AttributeProto.Int("keepdims", 0)));
-            g.Nodes.Add(NodeProto.Create("Gather", ["label_names", "predicted_index"], ["PredictedLabel"], "label_lookup", null, AttributeProto.Int("axis", 0)));
-            g.Outputs.Add(ValueInfoProto.Tensor("PredictedLabel", OnnxDataType.String, [null]));
+            names.StringData.AddRange(labels.Select(Google.Protobuf.ByteString.CopyFromUtf8));
+            g.Initializer.Add(names);
+            g.Node.Add(NodeProto.Create("ArgMax", [scores], ["predicted_index"], "argmax", null, AttributeProto.Int("axis", 1), AttributeProto.Int("keepdims", 0)));
+            g.Node.Add(NodeProto.Create("Gather", ["label_names", "predicted_index"], ["PredictedLabel"], "label_lookup", null, AttributeProto.Int("axis", 0)));
+            g.Output.Add(ValueInfoProto.Tensor("PredictedLabel", OnnxDataType.String, [null]));
         }
         OnnxGraphEdits.MakeInputDimsSymbolic(model, body.InputName, "N", null, "H", "W");
         // A declared class count gives ML.NET a known-size Score vector (its multiclass convention; Evaluate requires it).
-        g.Outputs[0] = ValueInfoProto.Tensor(scores, OnnxDataType.Float, head is null ? [null, null, null, null] : [null, options.Labels?.Count]);
+        g.Output[0] = ValueInfoProto.Tensor(scores, OnnxDataType.Float, head is null ? [null, null, null, null] : [null, options.Labels?.Count]);
         if (options.Preprocessing is { } spec) OnnxGraphEdits.PrependPreprocessing(model, spec);
         model.Proto.ProducerName = "MLNetTransfer";
         return OnnxModel.Parse(model.ToByteArray(), "<exported>");

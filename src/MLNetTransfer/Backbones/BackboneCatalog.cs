@@ -167,7 +167,7 @@ public static class BackboneCatalog
     {
         var model = OnnxModel.Load(path);
         var input = OnnxGraphEdits.ImageInput(model, string.IsNullOrEmpty(inputName) ? null : inputName);
-        int size = inputSize ?? (int?)input.Type!.TensorType!.Shape!.Dims[2].DimValue ?? 224;
+        int size = inputSize ?? (int?)input.Type!.TensorType!.Shape!.Dim[2].Size ?? 224;
         int width = embeddingDimension ?? MeasureEmbeddingWidth(model, input.Name!, embeddingNode, size);
         string sha;
         using (var file = File.OpenRead(path)) sha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(file));

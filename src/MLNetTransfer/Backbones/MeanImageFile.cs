@@ -14,7 +14,7 @@ internal static class MeanImageFile
         return Loaded.GetOrAdd((path, source.TensorName), key =>
         {
             var model = OnnxModel.Load(key.Path);
-            var tensor = model.Graph.Initializer(key.Tensor)
+            var tensor = model.Graph.FindInitializer(key.Tensor)
                 ?? throw new OnnxFormatException($"{key.Path}: no initializer named '{key.Tensor}' (the mean image).");
             var values = tensor.ToFloatArray();
             return values.Length == 3 * source.Size * source.Size ? values

@@ -1,4 +1,5 @@
 using MLNetTransfer.Onnx.Proto;
+using OnnxDataType = MLNetTransfer.Onnx.Proto.TensorProto.Types.DataType;
 
 namespace MLNetTransfer.Onnx;
 
@@ -12,7 +13,7 @@ public static class OnnxDequantizer
 {
     /// <summary>True when the model has quantized operators.</summary>
     public static bool IsQuantized(OnnxModel model) =>
-        model.Graph.Nodes.Any(n => n.OpType is "QuantizeLinear" or "DequantizeLinear" || (n.OpType ?? "").StartsWith("QLinear", StringComparison.Ordinal));
+        model.Graph.Node.Any(n => n.OpType is "QuantizeLinear" or "DequantizeLinear" || (n.OpType ?? "").StartsWith("QLinear", StringComparison.Ordinal));
 
     /// <summary>Returns a new fp32 model (the input is not modified).</summary>
     /// <exception cref="NotSupportedException">A quantized op this rewrite does not know, naming the node.</exception>
@@ -20,63 +21,63 @@ public static class OnnxDequantizer
     {
         var model = OnnxModel.Parse(quantized.ToByteArray(), quantized.Source + " (fp32 twin)");
         var g = model.Graph;
-        var init = g.Initializers.ToDictionary(t => t.Name!);
+        var init = g.Initializer.ToDictionary(t => t.Name!);
         var nodes = new List<NodeProto>();
-        foreach (var n in g.Nodes)
+        foreach (var n in g.Node)
         {
             switch (n.OpType)
             {
                 case "QuantizeLinear":
-                    nodes.Add(Clip(g, n.Inputs[0], n.Outputs[0], init, n.Inputs[1], n.Inputs.ElementAtOrDefault(2), n));
+                    nodes.Add(Clip(g, n.Input[0], n.Output[0], init, n.Input[1], n.Input.ElementAtOrDefault(2), n));
                     break;
                 case "DequantizeLinear":
-                    nodes.Add(NodeProto.Create("Identity", [n.Inputs[0]], [n.Outputs[0]], n.Name));
+                    nodes.Add(NodeProto.Create("Identity", [n.Input[0]], [n.Output[0]], n.Name));
                     break;
                 case "QLinearConv":
                 {
                     // x, x_scale, x_zp, w, w_scale, w_zp, y_scale, y_zp, [B]
-                    string raw = n.Outputs[0] + "_float";
-                    var w = Dequantize(init, n.Inputs[3], n.Inputs[4], n.Inputs[5], n, axis: 0);
-                    g.Initializers.Add(w);
-                    var inputs = new List<string> { n.Inputs[0], w.Name! };
-                    if (n.Inputs.Count > 8 && n.Inputs[8].Length > 0)
+                    string raw = n.Output[0] + "_float";
+                    var w = Dequantize(init, n.Input[3], n.Input[4], n.Input[5], n, axis: 0);
+                    g.Initializer.Add(w);
+                    var inputs = new List<string> { n.Input[0], w.Name! };
+                    if (n.Input.Count > 8 && n.Input[8].Length > 0)
                     {
-                        var bias = DequantizeBias(init, n.Inputs[8], n.Inputs[1], n.Inputs[4], n);
-                        g.Initializers.Add(bias);
+                        var bias = DequantizeBias(init, n.Input[8], n.Input[1], n.Input[4], n);
+                        g.Initializer.Add(bias);
                         inputs.Add(bias.Name!);
                     }
-                    var conv = NodeProto.Create("Conv", inputs, [raw], n.Name, null, [.. n.Attributes]);
+                    var conv = NodeProto.Create("Conv", inputs, [raw], n.Name, null, [.. n.Attribute]);
                     nodes.Add(conv);
-                    nodes.Add(Clip(g, raw, n.Outputs[0], init, n.Inputs[6], n.Inputs[7], n));
+                    nodes.Add(Clip(g, raw, n.Output[0], init, n.Input[6], n.Input[7], n));
                     break;
                 }
                 case "QLinearAdd":
                 {
                     // A, A_scale, A_zp, B, B_scale, B_zp, C_scale, C_zp
-                    string raw = n.Outputs[0] + "_float";
+                    string raw = n.Output[0] + "_float";
                     // A constant operand (e.g. a classifier bias) is stored quantized: dequantize it once.
-                    string a = Operand(g, init, n.Inputs[0], n.Inputs[1], n.Inputs[2], n);
-                    string b = Operand(g, init, n.Inputs[3], n.Inputs[4], n.Inputs[5], n);
+                    string a = Operand(g, init, n.Input[0], n.Input[1], n.Input[2], n);
+                    string b = Operand(g, init, n.Input[3], n.Input[4], n.Input[5], n);
                     nodes.Add(NodeProto.Create("Add", [a, b], [raw], n.Name));
-                    nodes.Add(Clip(g, raw, n.Outputs[0], init, n.Inputs[6], n.Inputs[7], n));
+                    nodes.Add(Clip(g, raw, n.Output[0], init, n.Input[6], n.Input[7], n));
                     break;
                 }
                 case "QLinearGlobalAveragePool":
                 {
                     if (n.GetInt("channels_last", 0) != 0) throw new NotSupportedException($"{n.Label}: channels_last QLinearGlobalAveragePool is not supported.");
-                    string raw = n.Outputs[0] + "_float";
-                    nodes.Add(NodeProto.Create("GlobalAveragePool", [n.Inputs[0]], [raw], n.Name));
-                    nodes.Add(Clip(g, raw, n.Outputs[0], init, n.Inputs[3], n.Inputs[4], n));
+                    string raw = n.Output[0] + "_float";
+                    nodes.Add(NodeProto.Create("GlobalAveragePool", [n.Input[0]], [raw], n.Name));
+                    nodes.Add(Clip(g, raw, n.Output[0], init, n.Input[3], n.Input[4], n));
                     break;
                 }
                 case "QLinearMatMul":
                 {
                     // a, a_scale, a_zp, b, b_scale, b_zp, y_scale, y_zp
-                    string raw = n.Outputs[0] + "_float";
-                    var b = Dequantize(init, n.Inputs[3], n.Inputs[4], n.Inputs[5], n, axis: 1);
-                    g.Initializers.Add(b);
-                    nodes.Add(NodeProto.Create("MatMul", [n.Inputs[0], b.Name!], [raw], n.Name));
-                    nodes.Add(Clip(g, raw, n.Outputs[0], init, n.Inputs[6], n.Inputs[7], n));
+                    string raw = n.Output[0] + "_float";
+                    var b = Dequantize(init, n.Input[3], n.Input[4], n.Input[5], n, axis: 1);
+                    g.Initializer.Add(b);
+                    nodes.Add(NodeProto.Create("MatMul", [n.Input[0], b.Name!], [raw], n.Name));
+                    nodes.Add(Clip(g, raw, n.Output[0], init, n.Input[6], n.Input[7], n));
                     break;
                 }
                 default:
@@ -86,15 +87,15 @@ public static class OnnxDequantizer
                     break;
             }
         }
-        g.Nodes.Clear();
-        g.Nodes.AddRange(nodes);
+        g.Node.Clear();
+        g.Node.AddRange(nodes);
         g.ValueInfo.Clear(); // element types changed from uint8 to float
-        foreach (var o in g.Outputs)
+        foreach (var o in g.Output)
             if (o.Type?.TensorType is { } t) t.ElemType = (int)OnnxDataType.Float;
-        var used = g.Nodes.SelectMany(x => x.Inputs).ToHashSet();
-        g.Initializers.RemoveAll(t => !used.Contains(t.Name!));
-        g.Inputs.RemoveAll(i => init.ContainsKey(i.Name!) && !used.Contains(i.Name!));
-        model.Proto.OpsetImports.RemoveAll(o => o.Domain == "com.microsoft");
+        var used = g.Node.SelectMany(x => x.Input).ToHashSet();
+        g.Initializer.RemoveAll(t => !used.Contains(t.Name!));
+        g.Input.RemoveAll(i => init.ContainsKey(i.Name!) && !used.Contains(i.Name!));
+        model.Proto.OpsetImport.RemoveAll(o => o.Domain == "com.microsoft");
         return model;
     }
 
@@ -107,8 +108,8 @@ public static class OnnxDequantizer
         bool signed = zp?.ElementType == OnnxDataType.Int8;
         float lo = ((signed ? -128 : 0) - zero) * scale, hi = ((signed ? 127 : 255) - zero) * scale;
         var name = output + "_range";
-        g.Initializers.Add(TensorProto.FromFloats(name + "_min", [], [lo]));
-        g.Initializers.Add(TensorProto.FromFloats(name + "_max", [], [hi]));
+        g.Initializer.Add(TensorProto.FromFloats(name + "_min", [], [lo]));
+        g.Initializer.Add(TensorProto.FromFloats(name + "_max", [], [hi]));
         return NodeProto.Create("Clip", [input, name + "_min", name + "_max"], [output], output + "_clip");
     }
 
@@ -136,7 +137,7 @@ public static class OnnxDequantizer
     {
         if (!init.ContainsKey(tensor)) return tensor;
         var dequantized = Dequantize(init, tensor, scale, zp, origin, axis: 0);
-        g.Initializers.Add(dequantized);
+        g.Initializer.Add(dequantized);
         return dequantized.Name!;
     }
 

@@ -1,4 +1,5 @@
 using MLNetTransfer.Onnx.Proto;
+using OnnxDataType = MLNetTransfer.Onnx.Proto.TensorProto.Types.DataType;
 
 namespace MLNetTransfer.Onnx;
 
@@ -6,7 +7,7 @@ namespace MLNetTransfer.Onnx;
 /// Builds ONNX graphs in code: used for exports and by tests to generate models (e.g. ResNet-shaped graphs with random
 /// weights) without any file from elsewhere.
 /// </summary>
-public sealed class OnnxGraphBuilder(string graphName = "graph")
+internal sealed class OnnxGraphBuilder(string graphName = "graph")
 {
     private readonly GraphProto graph = new() { Name = graphName };
     private readonly Dictionary<string, int> counters = [];
@@ -25,35 +26,35 @@ public sealed class OnnxGraphBuilder(string graphName = "graph")
     /// <summary>Declares a graph input (null dims are symbolic).</summary>
     public OnnxGraphBuilder AddInput(string name, OnnxDataType type, long?[] dims, string?[]? symbols = null)
     {
-        graph.Inputs.Add(ValueInfoProto.Tensor(name, type, dims, symbols));
+        graph.Input.Add(ValueInfoProto.Tensor(name, type, dims, symbols));
         return this;
     }
 
     /// <summary>Declares a graph output with full type and shape.</summary>
     public OnnxGraphBuilder AddOutput(string name, OnnxDataType type, long?[] dims, string?[]? symbols = null)
     {
-        graph.Outputs.Add(ValueInfoProto.Tensor(name, type, dims, symbols));
+        graph.Output.Add(ValueInfoProto.Tensor(name, type, dims, symbols));
         return this;
     }
 
     /// <summary>Adds a float initializer; returns its name.</summary>
     public string AddInitializer(string name, long[] dims, ReadOnlySpan<float> values)
     {
-        graph.Initializers.Add(TensorProto.FromFloats(name, dims, values));
+        graph.Initializer.Add(TensorProto.FromFloats(name, dims, values));
         return name;
     }
 
     /// <summary>Adds an int64 initializer; returns its name.</summary>
     public string AddInt64Initializer(string name, long[] dims, ReadOnlySpan<long> values)
     {
-        graph.Initializers.Add(TensorProto.FromInt64s(name, dims, values));
+        graph.Initializer.Add(TensorProto.FromInt64s(name, dims, values));
         return name;
     }
 
     /// <summary>Adds a node; returns its first output's name.</summary>
     public string AddNode(string opType, string[] inputs, string[] outputs, params AttributeProto[] attributes)
     {
-        graph.Nodes.Add(NodeProto.Create(opType, inputs, outputs, Unique(opType.ToLowerInvariant()), null, attributes));
+        graph.Node.Add(NodeProto.Create(opType, inputs, outputs, Unique(opType.ToLowerInvariant()), null, attributes));
         return outputs[0];
     }
 
@@ -65,7 +66,7 @@ public sealed class OnnxGraphBuilder(string graphName = "graph")
     public OnnxModel Build(int opset = 13, string producer = "MLNetTransfer")
     {
         var model = new ModelProto { IrVersion = 8, ProducerName = producer, ProducerVersion = "0.1", Graph = graph };
-        model.OpsetImports.Add(new OperatorSetIdProto { Domain = "", Version = opset });
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = opset });
         return OnnxModel.FromProto(model, $"<{graph.Name}>");
     }
 }

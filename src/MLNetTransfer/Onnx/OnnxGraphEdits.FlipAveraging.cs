@@ -16,22 +16,22 @@ public static partial class OnnxGraphEdits
         if (model.OpsetVersion() < 10)
             throw new OnnxFormatException($"{model.Source}: opset {model.OpsetVersion()} predates Slice with steps (10); flip averaging needs it.");
         var g = model.Graph;
-        if (g.Inputs.All(i => i.Name != inputName)) throw new ArgumentException($"{model.Source}: no graph input named '{inputName}'.");
-        var output = g.Outputs.FirstOrDefault(o => o.Name == outputName)
+        if (g.Input.All(i => i.Name != inputName)) throw new ArgumentException($"{model.Source}: no graph input named '{inputName}'.");
+        var output = g.Output.FirstOrDefault(o => o.Name == outputName)
             ?? throw new ArgumentException($"{model.Source}: not a graph output: '{outputName}'.");
-        long dimension = output.Type?.TensorType?.Shape?.Dims.ElementAtOrDefault(1)?.DimValue
+        long dimension = output.Type?.TensorType?.Shape?.Dim.ElementAtOrDefault(1)?.Size
             ?? throw new ArgumentException($"{model.Source}: output '{outputName}' needs a known width [N, D].");
 
         // Input side: everything that read the input now reads [x; flip(x)].
         string p = inputName, both = $"{p}_with_mirror";
-        foreach (var node in g.Nodes)
-            for (int i = 0; i < node.Inputs.Count; i++)
-                if (node.Inputs[i] == p) node.Inputs[i] = both;
-        g.Initializers.Add(TensorProto.FromInt64s($"{p}_flip_start", [1], [-1]));
-        g.Initializers.Add(TensorProto.FromInt64s($"{p}_flip_end", [1], [long.MinValue]));
-        g.Initializers.Add(TensorProto.FromInt64s($"{p}_flip_axis", [1], [3]));
-        g.Initializers.Add(TensorProto.FromInt64s($"{p}_flip_step", [1], [-1]));
-        g.Nodes.InsertRange(0,
+        foreach (var node in g.Node)
+            for (int i = 0; i < node.Input.Count; i++)
+                if (node.Input[i] == p) node.Input[i] = both;
+        g.Initializer.Add(TensorProto.FromInt64s($"{p}_flip_start", [1], [-1]));
+        g.Initializer.Add(TensorProto.FromInt64s($"{p}_flip_end", [1], [long.MinValue]));
+        g.Initializer.Add(TensorProto.FromInt64s($"{p}_flip_axis", [1], [3]));
+        g.Initializer.Add(TensorProto.FromInt64s($"{p}_flip_step", [1], [-1]));
+        g.Node.InsertRange(0,
         [
             NodeProto.Create("Slice", [p, $"{p}_flip_start", $"{p}_flip_end", $"{p}_flip_axis", $"{p}_flip_step"], [$"{p}_mirror"], $"{p}_mirror"),
             NodeProto.Create("Concat", [p, $"{p}_mirror"], [both], $"{p}_with_mirror", null, AttributeProto.Int("axis", 0)),
@@ -39,14 +39,14 @@ public static partial class OnnxGraphEdits
 
         // Output side: [2N, D] → [2, N, D] → row 0 + row 1, halved. Gather and Reshape keep the same form in every opset.
         string o = outputName, pairs = $"{o}_of_both";
-        foreach (var node in g.Nodes)
-            for (int i = 0; i < node.Outputs.Count; i++)
-                if (node.Outputs[i] == o) node.Outputs[i] = pairs;
-        g.Initializers.Add(TensorProto.FromInt64s($"{o}_pair_shape", [3], [2, -1, dimension]));
-        g.Initializers.Add(TensorProto.FromInt64s($"{o}_first", [], [0]));
-        g.Initializers.Add(TensorProto.FromInt64s($"{o}_second", [], [1]));
-        g.Initializers.Add(TensorProto.FromFloats($"{o}_half", [], [0.5f]));
-        g.Nodes.AddRange(
+        foreach (var node in g.Node)
+            for (int i = 0; i < node.Output.Count; i++)
+                if (node.Output[i] == o) node.Output[i] = pairs;
+        g.Initializer.Add(TensorProto.FromInt64s($"{o}_pair_shape", [3], [2, -1, dimension]));
+        g.Initializer.Add(TensorProto.FromInt64s($"{o}_first", [], [0]));
+        g.Initializer.Add(TensorProto.FromInt64s($"{o}_second", [], [1]));
+        g.Initializer.Add(TensorProto.FromFloats($"{o}_half", [], [0.5f]));
+        g.Node.AddRange(
         [
             NodeProto.Create("Reshape", [pairs, $"{o}_pair_shape"], [$"{o}_pairs"], $"{o}_pairs"),
             NodeProto.Create("Gather", [$"{o}_pairs", $"{o}_first"], [$"{o}_original"], $"{o}_original", null, AttributeProto.Int("axis", 0)),

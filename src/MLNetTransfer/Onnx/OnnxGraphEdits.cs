@@ -1,4 +1,5 @@
 using MLNetTransfer.Onnx.Proto;
+using OnnxDataType = MLNetTransfer.Onnx.Proto.TensorProto.Types.DataType;
 
 namespace MLNetTransfer.Onnx;
 
@@ -14,22 +15,22 @@ public static partial class OnnxGraphEdits
     {
         var g = model.Graph;
         var input = ImageInput(model);
-        var ops = g.Nodes.GroupBy(n => n.QualifiedOp).OrderBy(x => x.Key, StringComparer.Ordinal).ToDictionary(x => x.Key, x => x.Count());
-        long parameters = g.Initializers.Where(t => t.Dims.Count >= 1 && t.ElementType is OnnxDataType.Float or OnnxDataType.UInt8 or OnnxDataType.Int8 or OnnxDataType.Double)
+        var ops = g.Node.GroupBy(n => n.QualifiedOp).OrderBy(x => x.Key, StringComparer.Ordinal).ToDictionary(x => x.Key, x => x.Count());
+        long parameters = g.Initializer.Where(t => t.Dims.Count >= 1 && t.ElementType is OnnxDataType.Float or OnnxDataType.Uint8 or OnnxDataType.Int8 or OnnxDataType.Double)
             .Sum(t => t.ElementCount);
-        return new OnnxImageModelInfo(input.Name!, DimsOf(input), [.. g.Outputs.Select(o => (o.Name!, DimsOf(o)))], ops, parameters, model.OpsetVersion());
+        return new OnnxImageModelInfo(input.Name!, DimsOf(input), [.. g.Output.Select(o => (o.Name!, DimsOf(o)))], ops, parameters, model.OpsetVersion());
     }
 
     /// <summary>The graph's image input: the first non-initializer input, checked to be float [N,3,H,W].</summary>
-    public static ValueInfoProto ImageInput(OnnxModel model, string? name = null)
+    internal static ValueInfoProto ImageInput(OnnxModel model, string? name = null)
     {
-        var initializers = model.Graph.Initializers.Select(t => t.Name).ToHashSet();
-        var inputs = model.Graph.Inputs.Where(i => !initializers.Contains(i.Name)).ToList();
+        var initializers = model.Graph.Initializer.Select(t => t.Name).ToHashSet();
+        var inputs = model.Graph.Input.Where(i => !initializers.Contains(i.Name)).ToList();
         var input = name is null ? inputs.First() : inputs.FirstOrDefault(i => i.Name == name)
             ?? throw new OnnxFormatException($"{model.Source}: no graph input named '{name}' (inputs: {string.Join(", ", inputs.Select(i => i.Name))}).");
         var tensor = input.Type?.TensorType;
-        var dims = tensor?.Shape?.Dims;
-        bool ok = tensor?.ElemType == (int)OnnxDataType.Float && dims is { Count: 4 } && (dims[1].DimValue is null or 3);
+        var dims = tensor?.Shape?.Dim;
+        bool ok = tensor?.ElemType == (int)OnnxDataType.Float && dims is { Count: 4 } && (dims[1].Size is null or 3);
         if (!ok)
             throw new OnnxFormatException($"{model.Source}: input '{input.Name}' is {(OnnxDataType)(tensor?.ElemType ?? 0)} [{string.Join(",", DimsOf(input))}]; an image model needs float [N,3,H,W].");
         return input;
@@ -43,22 +44,22 @@ public static partial class OnnxGraphEdits
     public static void MakeInputDimsSymbolic(OnnxModel model, string? inputName, params string?[] dimNames)
     {
         var input = ImageInput(model, inputName);
-        var dims = input.Type!.TensorType!.Shape!.Dims;
+        var dims = input.Type!.TensorType!.Shape!.Dim;
         for (int i = 0; i < Math.Min(dims.Count, dimNames.Length); i++)
             if (dimNames[i] is { } symbol && !(i == 1 && dims[i].DimValue == 3))
-                dims[i] = new TensorShapeProto.Dimension { DimParam = symbol };
+                dims[i] = new TensorShapeProto.Types.Dimension { DimParam = symbol };
         model.Graph.ValueInfo.Clear();
-        foreach (var output in model.Graph.Outputs)
-            if (output.Type?.TensorType?.Shape is { Dims.Count: > 0 } shape && shape.Dims[0].DimValue is not null)
-                shape.Dims[0] = new TensorShapeProto.Dimension { DimParam = dimNames.FirstOrDefault() ?? "N" };
+        foreach (var output in model.Graph.Output)
+            if (output.Type?.TensorType?.Shape is { Dim.Count: > 0 } shape && shape.Dim[0].HasDimValue)
+                shape.Dim[0] = new TensorShapeProto.Types.Dimension { DimParam = dimNames.FirstOrDefault() ?? "N" };
     }
 
     /// <summary>Declares an existing tensor as a graph output (dims: null = symbolic batch/size).</summary>
-    public static void ExposeTensorAsOutput(OnnxModel model, string tensorName, OnnxDataType type, long?[] dims)
+    internal static void ExposeTensorAsOutput(OnnxModel model, string tensorName, OnnxDataType type, long?[] dims)
     {
         RequireProduced(model, tensorName);
-        model.Graph.Outputs.RemoveAll(o => o.Name == tensorName);
-        model.Graph.Outputs.Add(ValueInfoProto.Tensor(tensorName, type, dims, Symbols(dims)));
+        model.Graph.Output.RemoveAll(o => o.Name == tensorName);
+        model.Graph.Output.Add(ValueInfoProto.Tensor(tensorName, type, dims, Symbols(dims)));
     }
 
     /// <summary>
@@ -71,20 +72,20 @@ public static partial class OnnxGraphEdits
         RequireProduced(model, quantizedTensor);
         var g = model.Graph;
         string dequantized = flatten ? outputName + "_unflattened" : outputName;
-        g.Nodes.Add(NodeProto.Create("DequantizeLinear", [quantizedTensor, scaleTensor, zeroPointTensor], [dequantized], outputName + "_dequantize"));
+        g.Node.Add(NodeProto.Create("DequantizeLinear", [quantizedTensor, scaleTensor, zeroPointTensor], [dequantized], outputName + "_dequantize"));
         if (flatten)
-            g.Nodes.Add(NodeProto.Create("Flatten", [dequantized], [outputName], outputName + "_flatten", null, AttributeProto.Int("axis", 1)));
-        g.Outputs.RemoveAll(o => o.Name == outputName);
-        g.Outputs.Add(ValueInfoProto.Tensor(outputName, OnnxDataType.Float, dims, Symbols(dims)));
+            g.Node.Add(NodeProto.Create("Flatten", [dequantized], [outputName], outputName + "_flatten", null, AttributeProto.Int("axis", 1)));
+        g.Output.RemoveAll(o => o.Name == outputName);
+        g.Output.Add(ValueInfoProto.Tensor(outputName, OnnxDataType.Float, dims, Symbols(dims)));
     }
 
     /// <summary>Adds Flatten(axis 1) on a float tensor and declares the result as an output [N, D].</summary>
     public static void ExposeFlattened(OnnxModel model, string tensorName, string outputName, long?[] dims)
     {
         RequireProduced(model, tensorName);
-        model.Graph.Nodes.Add(NodeProto.Create("Flatten", [tensorName], [outputName], outputName + "_flatten", null, AttributeProto.Int("axis", 1)));
-        model.Graph.Outputs.RemoveAll(o => o.Name == outputName);
-        model.Graph.Outputs.Add(ValueInfoProto.Tensor(outputName, OnnxDataType.Float, dims, Symbols(dims)));
+        model.Graph.Node.Add(NodeProto.Create("Flatten", [tensorName], [outputName], outputName + "_flatten", null, AttributeProto.Int("axis", 1)));
+        model.Graph.Output.RemoveAll(o => o.Name == outputName);
+        model.Graph.Output.Add(ValueInfoProto.Tensor(outputName, OnnxDataType.Float, dims, Symbols(dims)));
     }
 
     /// <summary>
@@ -102,15 +103,15 @@ public static partial class OnnxGraphEdits
             if (t != mainTensor)
             {
                 source = $"{outputName}_{t}_pooled";
-                g.Nodes.Add(NodeProto.Create("GlobalAveragePool", [t], [source], source));
+                g.Node.Add(NodeProto.Create("GlobalAveragePool", [t], [source], source));
             }
             string flat = $"{outputName}_{t}_flat";
-            g.Nodes.Add(NodeProto.Create("Flatten", [source], [flat], flat, null, AttributeProto.Int("axis", 1)));
+            g.Node.Add(NodeProto.Create("Flatten", [source], [flat], flat, null, AttributeProto.Int("axis", 1)));
             pieces.Add(flat);
         }
-        g.Nodes.Add(NodeProto.Create("Concat", pieces, [outputName], outputName + "_concat", null, AttributeProto.Int("axis", 1)));
-        g.Outputs.RemoveAll(o => o.Name == outputName);
-        g.Outputs.Add(ValueInfoProto.Tensor(outputName, OnnxDataType.Float, [null, width], Symbols([null, width])));
+        g.Node.Add(NodeProto.Create("Concat", pieces, [outputName], outputName + "_concat", null, AttributeProto.Int("axis", 1)));
+        g.Output.RemoveAll(o => o.Name == outputName);
+        g.Output.Add(ValueInfoProto.Tensor(outputName, OnnxDataType.Float, [null, width], Symbols([null, width])));
     }
 
     /// <summary>
@@ -120,12 +121,12 @@ public static partial class OnnxGraphEdits
     public static void Prune(OnnxModel model, params string[] keepOutputs)
     {
         var g = model.Graph;
-        var missing = keepOutputs.Where(o => g.Outputs.All(x => x.Name != o)).ToList();
+        var missing = keepOutputs.Where(o => g.Output.All(x => x.Name != o)).ToList();
         if (missing.Count > 0) throw new ArgumentException($"{model.Source}: not graph outputs: {string.Join(", ", missing)}.");
-        g.Outputs.RemoveAll(o => !keepOutputs.Contains(o.Name));
+        g.Output.RemoveAll(o => !keepOutputs.Contains(o.Name));
 
         var producer = new Dictionary<string, NodeProto>();
-        foreach (var n in g.Nodes) foreach (var o in n.Outputs) producer[o] = n;
+        foreach (var n in g.Node) foreach (var o in n.Output) producer[o] = n;
         var needed = new HashSet<string>();
         var keptNodes = new HashSet<NodeProto>();
         var stack = new Stack<string>(keepOutputs);
@@ -134,11 +135,11 @@ public static partial class OnnxGraphEdits
             var name = stack.Pop();
             if (!needed.Add(name)) continue;
             if (producer.TryGetValue(name, out var node) && keptNodes.Add(node))
-                foreach (var i in node.Inputs.Where(i => i.Length > 0)) stack.Push(i);
+                foreach (var i in node.Input.Where(i => i.Length > 0)) stack.Push(i);
         }
-        g.Nodes.RemoveAll(n => !keptNodes.Contains(n));
-        g.Initializers.RemoveAll(t => !needed.Contains(t.Name!));
-        g.Inputs.RemoveAll(i => !needed.Contains(i.Name!));
+        g.Node.RemoveAll(n => !keptNodes.Contains(n));
+        g.Initializer.RemoveAll(t => !needed.Contains(t.Name!));
+        g.Input.RemoveAll(i => !needed.Contains(i.Name!));
         g.ValueInfo.RemoveAll(v => !needed.Contains(v.Name!));
     }
 
@@ -160,19 +161,19 @@ public static partial class OnnxGraphEdits
         switch (spec.Layout)
         {
             case PixelLayout.FloatNchw01:
-                g.Inputs.Insert(0, ValueInfoProto.Tensor(p, OnnxDataType.Float, [null, 3, null, null], ["N", null, "H", "W"]));
+                g.Input.Insert(0, ValueInfoProto.Tensor(p, OnnxDataType.Float, [null, 3, null, null], ["N", null, "H", "W"]));
                 break;
             case PixelLayout.Rgba8Nhwc:
             case PixelLayout.Rgb8Nhwc:
                 int channels = spec.Layout == PixelLayout.Rgba8Nhwc ? 4 : 3;
-                g.Inputs.Insert(0, ValueInfoProto.Tensor(p, OnnxDataType.UInt8, [null, null, null, channels], ["N", "H", "W", null]));
+                g.Input.Insert(0, ValueInfoProto.Tensor(p, OnnxDataType.Uint8, [null, null, null, channels], ["N", "H", "W", null]));
                 nodes.Add(NodeProto.Create("Cast", [x], [$"{p}_float"], $"{p}_cast", null, AttributeProto.Int("to", (long)OnnxDataType.Float)));
                 x = $"{p}_float";
                 if (channels == 4)
                 {
-                    g.Initializers.Add(TensorProto.FromInt64s($"{p}_rgb_start", [1], [0]));
-                    g.Initializers.Add(TensorProto.FromInt64s($"{p}_rgb_end", [1], [3]));
-                    g.Initializers.Add(TensorProto.FromInt64s($"{p}_rgb_axis", [1], [3]));
+                    g.Initializer.Add(TensorProto.FromInt64s($"{p}_rgb_start", [1], [0]));
+                    g.Initializer.Add(TensorProto.FromInt64s($"{p}_rgb_end", [1], [3]));
+                    g.Initializer.Add(TensorProto.FromInt64s($"{p}_rgb_axis", [1], [3]));
                     nodes.Add(NodeProto.Create("Slice", [x, $"{p}_rgb_start", $"{p}_rgb_end", $"{p}_rgb_axis"], [$"{p}_rgb"], $"{p}_drop_alpha"));
                     x = $"{p}_rgb";
                 }
@@ -183,11 +184,11 @@ public static partial class OnnxGraphEdits
         }
         if (spec.ResizeTo is var (height, width))
         {
-            g.Initializers.Add(TensorProto.FromFloats($"{p}_roi", [0], []));
-            g.Initializers.Add(TensorProto.FromFloats($"{p}_scales", [0], []));
-            g.Initializers.Add(TensorProto.FromInt64s($"{p}_hw", [2], [height, width]));
-            g.Initializers.Add(TensorProto.FromInt64s($"{p}_zero", [1], [0]));
-            g.Initializers.Add(TensorProto.FromInt64s($"{p}_two", [1], [2]));
+            g.Initializer.Add(TensorProto.FromFloats($"{p}_roi", [0], []));
+            g.Initializer.Add(TensorProto.FromFloats($"{p}_scales", [0], []));
+            g.Initializer.Add(TensorProto.FromInt64s($"{p}_hw", [2], [height, width]));
+            g.Initializer.Add(TensorProto.FromInt64s($"{p}_zero", [1], [0]));
+            g.Initializer.Add(TensorProto.FromInt64s($"{p}_two", [1], [2]));
             nodes.Add(NodeProto.Create("Shape", [x], [$"{p}_shape"], $"{p}_shape"));
             nodes.Add(NodeProto.Create("Slice", [$"{p}_shape", $"{p}_zero", $"{p}_two"], [$"{p}_nc"], $"{p}_nc"));
             nodes.Add(NodeProto.Create("Concat", [$"{p}_nc", $"{p}_hw"], [$"{p}_sizes"], $"{p}_sizes", null, AttributeProto.Int("axis", 0)));
@@ -198,14 +199,14 @@ public static partial class OnnxGraphEdits
         var norm = (spec.Normalization ?? new ImageNormalization(spec.Mean, spec.Std)).Validate();
         if (norm.ChannelOrder != ChannelOrder.Rgb)
         {
-            g.Initializers.Add(TensorProto.FromInt64s($"{p}_planes", [3], [.. norm.SourcePlanes.Select(i => (long)i)]));
+            g.Initializer.Add(TensorProto.FromInt64s($"{p}_planes", [3], [.. norm.SourcePlanes.Select(i => (long)i)]));
             nodes.Add(NodeProto.Create("Gather", [x, $"{p}_planes"], [$"{p}_reordered"], $"{p}_channel_order", null, AttributeProto.Int("axis", 1)));
             x = $"{p}_reordered";
         }
         var a = new float[3];
         for (int c = 0; c < 3; c++) a[c] = pixelScale * norm.PixelScale / norm.Std[c];
-        g.Initializers.Add(TensorProto.FromFloats($"{p}_scale", [1, 3, 1, 1], a));
-        int offsetSize = spec.ResizeTo?.Height ?? (int)(original.Type!.TensorType!.Shape!.Dims[2].DimValue ?? 0);
+        g.Initializer.Add(TensorProto.FromFloats($"{p}_scale", [1, 3, 1, 1], a));
+        int offsetSize = spec.ResizeTo?.Height ?? (int)original.Type!.TensorType!.Shape!.Dim[2].DimValue;
         if (norm.MeanImage is not null && (offsetSize <= 0 || (spec.ResizeTo is var (h, w) && h != w)))
             throw new ArgumentException($"{model.Source}: a mean image needs a square network size (set {nameof(PreprocessingSpec.ResizeTo)}).");
         var offset = norm.OffsetImage(offsetSize);
@@ -213,22 +214,22 @@ public static partial class OnnxGraphEdits
         var b = new float[3 * plane];
         for (int c = 0; c < 3; c++)
             for (int i = 0; i < plane; i++) b[c * plane + i] = -norm.Mean[c] / norm.Std[c] - (offset?[c * plane + i] ?? 0);
-        g.Initializers.Add(TensorProto.FromFloats($"{p}_shift", offset is null ? [1, 3, 1, 1] : [1, 3, offsetSize, offsetSize], b));
+        g.Initializer.Add(TensorProto.FromFloats($"{p}_shift", offset is null ? [1, 3, 1, 1] : [1, 3, offsetSize, offsetSize], b));
         nodes.Add(NodeProto.Create("Mul", [x, $"{p}_scale"], [$"{p}_scaled"], $"{p}_mul"));
         nodes.Add(NodeProto.Create("Add", [$"{p}_scaled", $"{p}_shift"], [original.Name!], $"{p}_normalize"));
-        g.Inputs.Remove(original);
-        g.Nodes.InsertRange(0, nodes);
+        g.Input.Remove(original);
+        g.Node.InsertRange(0, nodes);
     }
 
     private static void RequireProduced(OnnxModel model, string tensor)
     {
         var g = model.Graph;
-        if (!g.Nodes.Any(n => n.Outputs.Contains(tensor)) && g.Initializer(tensor) is null && g.Inputs.All(i => i.Name != tensor))
+        if (!g.Node.Any(n => n.Output.Contains(tensor)) && g.FindInitializer(tensor) is null && g.Input.All(i => i.Name != tensor))
             throw new ArgumentException($"{model.Source}: no tensor named '{tensor}' in the graph.");
     }
 
     private static string?[] Symbols(long?[] dims) => [.. dims.Select((d, i) => d is null ? (i == 0 ? "N" : $"d{i}") : null)];
 
     private static IReadOnlyList<string> DimsOf(ValueInfoProto v) =>
-        v.Type?.TensorType?.Shape?.Dims.Select(d => d.ToString()).ToList() ?? [];
+        v.Type?.TensorType?.Shape?.Dim.Select(d => d.Text).ToList() ?? [];
 }

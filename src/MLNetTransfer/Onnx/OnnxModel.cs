@@ -1,3 +1,4 @@
+using Google.Protobuf;
 using MLNetTransfer.IO;
 using MLNetTransfer.Onnx.Proto;
 
@@ -17,10 +18,10 @@ public sealed class OnnxModel
     }
 
     /// <summary>The protobuf message tree.</summary>
-    public ModelProto Proto { get; }
+    internal ModelProto Proto { get; }
 
     /// <summary>The main graph.</summary>
-    public GraphProto Graph => Proto.Graph!;
+    internal GraphProto Graph => Proto.Graph;
 
     /// <summary>Where it was read from (for messages).</summary>
     public string Source { get; }
@@ -38,10 +39,10 @@ public sealed class OnnxModel
     public static OnnxModel Parse(byte[] bytes, string sourceName = "<memory>")
     {
         if (bytes.Length == 0) throw new OnnxFormatException($"{sourceName}: not a valid ONNX model: the file is empty.");
+        OnnxWireCheck.Check(bytes, ModelProto.Descriptor, sourceName);
         ModelProto proto;
-        try { proto = ModelProto.Read(new ProtoReader(bytes, 0, bytes.Length, sourceName)); }
-        catch (OnnxFormatException) { throw; }
-        catch (Exception ex) when (ex is ArgumentException or OverflowException or IndexOutOfRangeException or System.Text.DecoderFallbackException)
+        try { proto = ModelProto.Parser.ParseFrom(bytes); }
+        catch (Exception ex) when (ex is InvalidProtocolBufferException or System.Text.DecoderFallbackException)
         {
             throw new OnnxFormatException($"{sourceName}: not a valid ONNX model: {ex.Message}", ex);
         }
@@ -51,7 +52,7 @@ public sealed class OnnxModel
     }
 
     /// <summary>Wraps (and validates) a message tree built in code.</summary>
-    public static OnnxModel FromProto(ModelProto proto, string sourceName = "<built>")
+    internal static OnnxModel FromProto(ModelProto proto, string sourceName = "<built>")
     {
         var model = new OnnxModel(proto, sourceName);
         model.Validate();
@@ -66,13 +67,13 @@ public sealed class OnnxModel
 
     /// <summary>The opset version imported for a domain ("" = default ONNX domain), or 0 when not imported.</summary>
     public int OpsetVersion(string domain = "") =>
-        (int)(Proto.OpsetImports.FirstOrDefault(o => (o.Domain ?? "") == domain || (domain == "" && o.Domain == "ai.onnx"))?.Version ?? 0);
+        (int)(Proto.OpsetImport.FirstOrDefault(o => o.Domain == domain || (domain == "" && o.Domain == "ai.onnx"))?.Version ?? 0);
 
     /// <summary>The nodes in an order where every input is produced before use. Throws on a cycle.</summary>
-    public IReadOnlyList<NodeProto> TopologicalOrder()
+    internal IReadOnlyList<NodeProto> TopologicalOrder()
     {
-        var available = new HashSet<string>(Graph.Inputs.Select(i => i.Name!).Concat(Graph.Initializers.Select(t => t.Name!))) { "" };
-        var remaining = new List<NodeProto>(Graph.Nodes);
+        var available = new HashSet<string>(Graph.Input.Select(i => i.Name).Concat(Graph.Initializer.Select(t => t.Name))) { "" };
+        var remaining = new List<NodeProto>(Graph.Node);
         var order = new List<NodeProto>(remaining.Count);
         while (remaining.Count > 0)
         {
@@ -80,16 +81,16 @@ public sealed class OnnxModel
             for (int i = 0; i < remaining.Count; i++)
             {
                 var node = remaining[i];
-                if (!node.Inputs.All(available.Contains)) continue;
+                if (!node.Input.All(available.Contains)) continue;
                 order.Add(node);
-                foreach (var o in node.Outputs) available.Add(o);
+                foreach (var o in node.Output) available.Add(o);
                 remaining.RemoveAt(i--);
             }
             if (order.Count == before)
             {
                 var stuck = remaining[0];
-                var missing = stuck.Inputs.First(i => !available.Contains(i));
-                bool producedLater = remaining.Any(n => n.Outputs.Contains(missing));
+                var missing = stuck.Input.First(i => !available.Contains(i));
+                bool producedLater = remaining.Any(n => n.Output.Contains(missing));
                 throw new OnnxFormatException(producedLater
                     ? $"{Source}: the graph has a cycle: {stuck.Label} depends on '{missing}', which depends on it in turn."
                     : $"{Source}: {stuck.Label} reads '{missing}', which no input, initializer or node provides.");
@@ -109,22 +110,22 @@ public sealed class OnnxModel
         if (Proto.Graph is null) throw new OnnxFormatException($"{Source}: not a valid ONNX model: no graph (is this an ONNX file?).");
         if (OpsetVersion() > MaxSupportedOpset)
             throw new OnnxFormatException($"{Source}: opset {OpsetVersion()} is newer than this build supports (up to {MaxSupportedOpset}, ONNX Runtime 1.31); re-export the model at opset {MaxSupportedOpset} or lower.");
-        if (Graph.Nodes.Count == 0) throw new OnnxFormatException($"{Source}: the graph has no nodes.");
-        var initializers = Graph.Initializers.Select(t => t.Name).ToHashSet();
-        if (!Graph.Inputs.Any(i => !initializers.Contains(i.Name)))
+        if (Graph.Node.Count == 0) throw new OnnxFormatException($"{Source}: the graph has no nodes.");
+        var initializers = Graph.Initializer.Select(t => t.Name).ToHashSet();
+        if (!Graph.Input.Any(i => !initializers.Contains(i.Name)))
             throw new OnnxFormatException($"{Source}: the graph has no inputs.");
-        if (Graph.Nodes.Any(n => string.IsNullOrEmpty(n.OpType)))
+        if (Graph.Node.Any(n => string.IsNullOrEmpty(n.OpType)))
             throw new OnnxFormatException($"{Source}: a node has no operator type.");
-        foreach (var t in Graph.Initializers) t.Validate(Source);
-        foreach (var a in Graph.Nodes.SelectMany(n => n.Attributes)) a.T?.Validate(Source);
+        foreach (var t in Graph.Initializer) t.Validate(Source);
+        foreach (var a in Graph.Node.SelectMany(n => n.Attribute)) a.T?.Validate(Source);
     }
 
     private void LoadExternalData(string folder)
     {
         var root = Path.GetFullPath(folder).TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar;
-        foreach (var t in Graph.Initializers.Where(t => t.DataLocation == 1))
+        foreach (var t in Graph.Initializer.Where(t => t.IsExternal))
         {
-            var info = t.ExternalData.ToDictionary(e => e.Key ?? "", e => e.Value ?? "");
+            var info = t.ExternalData.ToDictionary(e => e.Key, e => e.Value);
             if (!info.TryGetValue("location", out var location) || location.Length == 0)
                 throw new OnnxFormatException($"{Source}: tensor '{t.Name}' is external but names no location.");
             if (Path.IsPathRooted(location))
@@ -143,8 +144,8 @@ public sealed class OnnxModel
             stream.Seek(offset, SeekOrigin.Begin);
             var data = new byte[length];
             stream.ReadExactly(data);
-            t.RawData = data;
-            t.DataLocation = null;
+            t.RawData = UnsafeByteOperations.UnsafeWrap(data);
+            t.ClearDataLocation();
             t.ExternalData.Clear();
         }
     }

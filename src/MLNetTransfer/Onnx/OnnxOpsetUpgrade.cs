@@ -24,20 +24,20 @@ public static class OnnxOpsetUpgrade
         int current = model.OpsetVersion();
         if (current >= target) return;
         var g = model.Graph;
-        foreach (var n in g.Nodes.ToList())
+        foreach (var n in g.Node.ToList())
         {
             if (!string.IsNullOrEmpty(n.Domain) && n.Domain != "ai.onnx") continue;
             switch (n.OpType)
             {
                 case "BatchNormalization":
                     // Opset 9 dropped `spatial` (1 = per-channel statistics, the only meaning kept); 7 dropped `is_test`; 6 `consumed_inputs`.
-                    if (n.Attribute("spatial") is { } spatial)
+                    if (n.FindAttribute("spatial") is { } spatial)
                     {
                         if (spatial.I != 1) throw Refuse(model, n, current, target, "spatial=0 (per-activation statistics) has no opset-9+ form");
-                        n.Attributes.Remove(spatial);
+                        n.Attribute.Remove(spatial);
                     }
-                    n.Attributes.RemoveAll(a => a.Name is "is_test" or "consumed_inputs");
-                    n.Outputs.RemoveRange(1, n.Outputs.Count - 1); // training-only outputs
+                    n.Attribute.RemoveAll(a => a.Name is "is_test" or "consumed_inputs");
+                    n.Output.RemoveRange(1, n.Output.Count - 1); // training-only outputs
                     break;
                 case "Squeeze" or "Unsqueeze" or "ReduceSum" when current < 13 && target >= 13:
                     AttributeToInput(g, n, "axes", index: 1);
@@ -49,29 +49,29 @@ public static class OnnxOpsetUpgrade
                     var starts = Take(n, "starts");
                     var ends = Take(n, "ends");
                     var axes = Take(n, "axes");
-                    n.Inputs.Add(Int64Constant(g, n, "starts", starts!));
-                    n.Inputs.Add(Int64Constant(g, n, "ends", ends!));
-                    if (axes is not null) n.Inputs.Add(Int64Constant(g, n, "axes", axes));
+                    n.Input.Add(Int64Constant(g, n, "starts", starts!));
+                    n.Input.Add(Int64Constant(g, n, "ends", ends!));
+                    if (axes is not null) n.Input.Add(Int64Constant(g, n, "axes", axes));
                     break;
                 case "Pad" when current < 11:
-                    n.Inputs.Add(Int64Constant(g, n, "pads", Take(n, "pads") ?? []));
-                    var value = n.Attribute("value");
+                    n.Input.Add(Int64Constant(g, n, "pads", Take(n, "pads") ?? []));
+                    var value = n.FindAttribute("value");
                     if (value is not null)
                     {
-                        n.Attributes.Remove(value);
-                        n.Inputs.Add(FloatConstant(g, n, "value", value.F ?? 0));
+                        n.Attribute.Remove(value);
+                        n.Input.Add(FloatConstant(g, n, "value", value.F));
                     }
                     break;
                 case "Clip" when current < 11:
-                    var min = n.Attribute("min");
-                    var max = n.Attribute("max");
-                    n.Attributes.RemoveAll(a => a.Name is "min" or "max");
-                    n.Inputs.Add(min is null ? "" : FloatConstant(g, n, "min", min.F ?? float.MinValue));
-                    n.Inputs.Add(max is null ? "" : FloatConstant(g, n, "max", max.F ?? float.MaxValue));
+                    var min = n.FindAttribute("min");
+                    var max = n.FindAttribute("max");
+                    n.Attribute.RemoveAll(a => a.Name is "min" or "max");
+                    n.Input.Add(min is null ? "" : FloatConstant(g, n, "min", min.HasF ? min.F : float.MinValue));
+                    n.Input.Add(max is null ? "" : FloatConstant(g, n, "max", max.HasF ? max.F : float.MaxValue));
                     break;
                 case "Dropout":
                     // Inference only: from opset 12 the ratio is an input and training is off by default, i.e. identity.
-                    n.Attributes.RemoveAll(a => a.Name is "ratio" or "is_test");
+                    n.Attribute.RemoveAll(a => a.Name is "ratio" or "is_test");
                     break;
                 case "Softmax" or "LogSoftmax" or "Hardmax" when current < 13 && target >= 13:
                     CoercedSoftmax(g, n);
@@ -80,12 +80,12 @@ public static class OnnxOpsetUpgrade
                     throw Refuse(model, n, current, target, "its inputs or rounding changed");
             }
         }
-        var initializers = g.Initializers.Select(t => t.Name).ToHashSet();
-        g.Inputs.RemoveAll(i => initializers.Contains(i.Name));
-        var opset = model.Proto.OpsetImports.FirstOrDefault(o => string.IsNullOrEmpty(o.Domain) || o.Domain == "ai.onnx");
-        if (opset is null) model.Proto.OpsetImports.Add(new OperatorSetIdProto { Domain = "", Version = target });
+        var initializers = g.Initializer.Select(t => t.Name).ToHashSet();
+        g.Input.RemoveAll(i => initializers.Contains(i.Name));
+        var opset = model.Proto.OpsetImport.FirstOrDefault(o => string.IsNullOrEmpty(o.Domain) || o.Domain == "ai.onnx");
+        if (opset is null) model.Proto.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = target });
         else opset.Version = target;
-        model.Proto.IrVersion = Math.Max(model.Proto.IrVersion ?? 7, 7);
+        model.Proto.IrVersion = Math.Max(model.Proto.IrVersion, 7);
     }
 
     /// <summary>
@@ -97,16 +97,16 @@ public static class OnnxOpsetUpgrade
     {
         var g = model.Graph;
         var shapes = g.ValueInfo.Where(v => v.Type?.TensorType?.Shape is not null)
-            .ToDictionary(v => v.Name!, v => v.Type!.TensorType!.Shape!.Dims.Select(d => d.DimValue).ToArray());
+            .ToDictionary(v => v.Name!, v => v.Type!.TensorType!.Shape!.Dim.Select(d => d.Size).ToArray());
         int changed = 0;
-        foreach (var n in g.Nodes.Where(n => n.OpType == "AveragePool"))
+        foreach (var n in g.Node.Where(n => n.OpType == "AveragePool"))
         {
-            if (!shapes.TryGetValue(n.Inputs[0], out var dims) || dims.Length != 4) continue;
+            if (!shapes.TryGetValue(n.Input[0], out var dims) || dims.Length != 4) continue;
             var kernel = n.GetInts("kernel_shape");
             bool noPads = (n.GetInts("pads") ?? [0, 0, 0, 0]).All(p => p == 0) && n.GetString("auto_pad", "NOTSET") is "NOTSET" or "VALID" or "";
             if (kernel is not [var kh, var kw] || dims[2] != kh || dims[3] != kw || !noPads) continue;
             n.OpType = "GlobalAveragePool";
-            n.Attributes.Clear();
+            n.Attribute.Clear();
             changed++;
         }
         return changed;
@@ -117,30 +117,30 @@ public static class OnnxOpsetUpgrade
 
     private static long[]? Take(NodeProto n, string attribute)
     {
-        var a = n.Attribute(attribute);
+        var a = n.FindAttribute(attribute);
         if (a is null) return null;
-        n.Attributes.Remove(a);
+        n.Attribute.Remove(a);
         return [.. a.Ints];
     }
 
     private static void AttributeToInput(GraphProto g, NodeProto n, string attribute, int index)
     {
         if (Take(n, attribute) is not { } values) return;
-        while (n.Inputs.Count < index) n.Inputs.Add("");
-        n.Inputs.Insert(index, Int64Constant(g, n, attribute, values));
+        while (n.Input.Count < index) n.Input.Add("");
+        n.Input.Insert(index, Int64Constant(g, n, attribute, values));
     }
 
     private static string Int64Constant(GraphProto g, NodeProto n, string what, long[] values)
     {
-        var name = $"{n.Name ?? n.Outputs[0]}_{what}";
-        g.Initializers.Add(TensorProto.FromInt64s(name, [values.Length], values));
+        var name = $"{n.Name ?? n.Output[0]}_{what}";
+        g.Initializer.Add(TensorProto.FromInt64s(name, [values.Length], values));
         return name;
     }
 
     private static string FloatConstant(GraphProto g, NodeProto n, string what, float value)
     {
-        var name = $"{n.Name ?? n.Outputs[0]}_{what}";
-        g.Initializers.Add(TensorProto.FromFloats(name, [], [value]));
+        var name = $"{n.Name ?? n.Output[0]}_{what}";
+        g.Initializer.Add(TensorProto.FromFloats(name, [], [value]));
         return name;
     }
 
@@ -149,17 +149,17 @@ public static class OnnxOpsetUpgrade
     private static void CoercedSoftmax(GraphProto g, NodeProto n)
     {
         long axis = n.GetInt("axis", 1);
-        string input = n.Inputs[0], output = n.Outputs[0], stem = n.Name ?? output;
+        string input = n.Input[0], output = n.Output[0], stem = n.Name ?? output;
         var flatten = NodeProto.Create("Flatten", [input], [$"{stem}_2d"], $"{stem}_flatten", null, AttributeProto.Int("axis", axis));
         var shape = NodeProto.Create("Shape", [input], [$"{stem}_shape"], $"{stem}_shape");
         var reshape = NodeProto.Create("Reshape", [$"{stem}_normalized", $"{stem}_shape"], [output], $"{stem}_reshape");
-        n.Attributes.RemoveAll(a => a.Name == "axis");
-        n.Attributes.Add(AttributeProto.Int("axis", 1));
-        n.Inputs[0] = $"{stem}_2d";
-        n.Outputs[0] = $"{stem}_normalized";
-        int at = g.Nodes.IndexOf(n);
-        g.Nodes.Insert(at, shape);
-        g.Nodes.Insert(at, flatten);
-        g.Nodes.Insert(at + 3, reshape);
+        n.Attribute.RemoveAll(a => a.Name == "axis");
+        n.Attribute.Add(AttributeProto.Int("axis", 1));
+        n.Input[0] = $"{stem}_2d";
+        n.Output[0] = $"{stem}_normalized";
+        int at = g.Node.IndexOf(n);
+        g.Node.Insert(at, shape);
+        g.Node.Insert(at, flatten);
+        g.Node.Insert(at + 3, reshape);
     }
 }

@@ -1,5 +1,7 @@
+using Google.Protobuf;
 using MLNetTransfer.Onnx;
 using MLNetTransfer.Onnx.Proto;
+using OnnxDataType = MLNetTransfer.Onnx.Proto.TensorProto.Types.DataType;
 
 namespace MLNetTransfer.Tests.Onnx;
 
@@ -46,14 +48,43 @@ public class HostileOnnxTests
     }
 
     [Fact]
+    public void Size_bomb_inside_the_graph_is_refused()
+    {
+        using var dir = new TempDir();
+        // graph (field 7, 8 bytes) holding an initializer (field 5) that declares 2^40 bytes: the length must be read
+        // whole, not as its low 32 bits (0), which would parse the bytes after it as fields
+        byte[] bomb = [0x3A, 0x08, 0x2A, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20, 0x08];
+        Assert.Contains("declares 1099511627776 bytes", Load(dir, "nested-bomb.onnx", bomb).Message);
+    }
+
+    [Fact]
+    public void Messages_nested_too_deep_are_refused()
+    {
+        using var dir = new TempDir();
+        // graph > node > attribute > graph > ...: 25 subgraphs nest 76 messages deep, past the limit of 64 (and short of
+        // Google.Protobuf's own 100, so the limit checked is this library's)
+        var graph = new GraphProto();
+        for (int i = 0; i < 25; i++)
+        {
+            var outer = new GraphProto();
+            var node = NodeProto.Create("If", ["c"], ["y"]);
+            node.Attribute.Add(new AttributeProto { Name = "then_branch", G = graph, Type = AttributeProto.Types.AttributeType.Graph });
+            outer.Node.Add(node);
+            graph = outer;
+        }
+        var model = new ModelProto { IrVersion = 8, Graph = graph };
+        Assert.Contains("nested deeper than 64", Load(dir, "deep.onnx", model.ToByteArray()).Message);
+    }
+
+    [Fact]
     public void Tensor_declaring_more_elements_than_it_holds()
     {
         using var dir = new TempDir();
         var model = Tiny();
-        model.Graph.Initializer("w")!.Dims[0] = 1_000_000_000; // 9 floats present, 3 G declared
+        model.Graph.FindInitializer("w")!.Dims[0] = 1_000_000_000; // 9 floats present, 3 G declared
         Assert.Contains("declares", Load(dir, "dims.onnx", model.ToByteArray()).Message);
         var negative = Tiny();
-        negative.Graph.Initializer("w")!.Dims[1] = -3;
+        negative.Graph.FindInitializer("w")!.Dims[1] = -3;
         Assert.Contains("negative", Load(dir, "negative.onnx", negative.ToByteArray()).Message);
     }
 
@@ -65,9 +96,9 @@ public class HostileOnnxTests
     {
         using var dir = new TempDir();
         var model = Tiny();
-        var w = model.Graph.Initializer("w")!;
-        w.RawData = null;
-        w.DataLocation = 1;
+        var w = model.Graph.FindInitializer("w")!;
+        w.ClearRawData();
+        w.DataLocation = TensorProto.Types.DataLocation.External;
         w.ExternalData.Add(new StringStringEntryProto { Key = "location", Value = location });
         var ex = Load(dir, "external.onnx", model.ToByteArray());
         Assert.Contains(location, ex.Message);
@@ -78,25 +109,25 @@ public class HostileOnnxTests
     {
         using var dir = new TempDir();
         var model = Tiny();
-        var w = model.Graph.Initializer("w")!;
-        var data = w.RawData!;
-        w.RawData = null;
-        w.DataLocation = 1;
+        var w = model.Graph.FindInitializer("w")!;
+        var data = w.RawData.ToByteArray();
+        w.ClearRawData();
+        w.DataLocation = TensorProto.Types.DataLocation.External;
         w.ExternalData.Add(new StringStringEntryProto { Key = "location", Value = "weights.bin" });
         File.WriteAllBytes(dir.Combine("weights.bin"), data);
         File.WriteAllBytes(dir.Combine("ok.onnx"), model.ToByteArray());
-        Assert.Equal(data, OnnxModel.Load(dir.Combine("ok.onnx")).Graph.Initializer("w")!.RawData);
+        Assert.Equal(data, OnnxModel.Load(dir.Combine("ok.onnx")).Graph.FindInitializer("w")!.RawData.ToByteArray());
     }
 
     [Fact]
     public void Cyclic_graph_and_dangling_input()
     {
         var model = Tiny();
-        model.Graph.Nodes.Add(NodeProto.Create("Relu", ["z"], ["q"], "a"));
-        model.Graph.Nodes.Add(NodeProto.Create("Relu", ["q"], ["z"], "b"));
+        model.Graph.Node.Add(NodeProto.Create("Relu", ["z"], ["q"], "a"));
+        model.Graph.Node.Add(NodeProto.Create("Relu", ["q"], ["z"], "b"));
         Assert.Contains("cycle", Assert.Throws<OnnxFormatException>(() => OnnxModel.Parse(model.ToByteArray(), "cyclic.onnx").TopologicalOrder()).Message);
         var dangling = Tiny();
-        dangling.Graph.Nodes.Add(NodeProto.Create("Relu", ["nowhere"], ["r"], "c"));
+        dangling.Graph.Node.Add(NodeProto.Create("Relu", ["nowhere"], ["r"], "c"));
         Assert.Contains("'nowhere'", Assert.Throws<OnnxFormatException>(() => OnnxModel.Parse(dangling.ToByteArray(), "d.onnx").TopologicalOrder()).Message);
     }
 
@@ -105,7 +136,7 @@ public class HostileOnnxTests
     {
         using var dir = new TempDir();
         var model = Tiny();
-        model.Graph.Nodes.Clear();
+        model.Graph.Node.Clear();
         Assert.Contains("no nodes", Load(dir, "nodes.onnx", model.ToByteArray()).Message);
     }
 
@@ -119,7 +150,7 @@ public class HostileOnnxTests
             b.AddNode("Relu", ["x"], ["y"]);
             b.AddOutput("y", OnnxDataType.Float, [1, 3, 2, 2]);
             var model = b.Build();
-            model.Proto.OpsetImports[0].Version = opset; // past validation, as a file from a newer exporter would be
+            model.Proto.OpsetImport[0].Version = opset; // past validation, as a file from a newer exporter would be
             return model;
         }
         using (new Microsoft.ML.OnnxRuntime.InferenceSession(At(OnnxModel.MaxSupportedOpset).ToByteArray())) { }

@@ -1,6 +1,7 @@
 using Microsoft.ML.OnnxRuntime.Tensors;
 using MLNetTransfer.Onnx;
 using MLNetTransfer.Onnx.Proto;
+using OnnxDataType = MLNetTransfer.Onnx.Proto.TensorProto.Types.DataType;
 
 namespace MLNetTransfer.Tests.Onnx;
 
@@ -14,8 +15,8 @@ public class OnnxGraphEditsTests
     {
         var model = Real();
         OnnxGraphEdits.MakeInputDimsSymbolic(model, "input", "N", null, "H", "W");
-        var dims = model.Graph.Inputs[0].Type!.TensorType!.Shape!.Dims;
-        Assert.Equal(["N", "3", "H", "W"], dims.Select(d => d.ToString()));
+        var dims = model.Graph.Input[0].Type!.TensorType!.Shape!.Dim;
+        Assert.Equal(["N", "3", "H", "W"], dims.Select(d => d.Text));
         var images = OrtRunner.CifarRgba(4, 96);
         var result = OrtRunner.Run(model, "input", OrtRunner.Normalize(images, 96), [4, 3, 96, 96], "output")["output"];
         Assert.Equal([4, 1000], result.Shape);
@@ -28,17 +29,17 @@ public class OnnxGraphEditsTests
         var images = OrtRunner.CifarRgba(3, 224);
         var input = OrtRunner.Normalize(images, 224);
         var raw = Real();
-        OnnxGraphEdits.ExposeTensorAsOutput(raw, "464_quantized", OnnxDataType.UInt8, [null, 1280, 1, 1]);
+        OnnxGraphEdits.ExposeTensorAsOutput(raw, "464_quantized", OnnxDataType.Uint8, [null, 1280, 1, 1]);
         var q = OrtRunner.Run(raw, "input", input, [3, 3, 224, 224], "464_quantized")["464_quantized"].Data;
 
         var model = Real();
         OnnxGraphEdits.ExposeDequantized(model, "464_quantized", "464_scale", "464_zero_point", "embedding", [null, 1280], flatten: true);
         OnnxGraphEdits.Prune(model, "embedding");
-        Assert.DoesNotContain(model.Graph.Nodes, n => n.OpType == "QLinearMatMul"); // classifier cut away
+        Assert.DoesNotContain(model.Graph.Node, n => n.OpType == "QLinearMatMul"); // classifier cut away
         var e = OrtRunner.Run(model, "input", input, [3, 3, 224, 224], "embedding")["embedding"];
         Assert.Equal([3, 1280], e.Shape);
-        var scale = Real().Graph.Initializer("464_scale")!.ToFloatArray()[0];
-        var zero = Real().Graph.Initializer("464_zero_point")!.ToInt64Array()[0];
+        var scale = Real().Graph.FindInitializer("464_scale")!.ToFloatArray()[0];
+        var zero = Real().Graph.FindInitializer("464_zero_point")!.ToInt64Array()[0];
         for (int i = 0; i < q.Length; i++) Assert.Equal((q[i] - zero) * scale, e.Data[i]);
         Assert.True(q.Distinct().Count() > 50);
     }

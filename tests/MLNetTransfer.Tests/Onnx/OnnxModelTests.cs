@@ -1,5 +1,6 @@
 using MLNetTransfer.Onnx;
 using MLNetTransfer.Onnx.Proto;
+using OnnxDataType = MLNetTransfer.Onnx.Proto.TensorProto.Types.DataType;
 
 namespace MLNetTransfer.Tests.Onnx;
 
@@ -10,9 +11,19 @@ public class OnnxModelTests
     {
         var bytes = File.ReadAllBytes(TestAssets.MobileNetV2Int8);
         var model = OnnxModel.Parse(bytes, "mobilenet");
-        Assert.Equal(73, model.Graph.Nodes.Count);
+        Assert.Equal(73, model.Graph.Node.Count);
         Assert.Equal(12, model.OpsetVersion());
         Assert.Equal(bytes, model.ToByteArray());
+    }
+
+    [Fact]
+    public void Fields_this_schema_does_not_know_survive_a_round_trip()
+    {
+        var bytes = File.ReadAllBytes(TestAssets.MobileNetV2Int8);
+        // field 1000 of ModelProto (not in the schema), a varint 7, as a newer exporter could write it
+        byte[] unknown = [.. bytes, 0xC0, 0x3E, 0x07];
+        var model = OnnxModel.Parse(unknown, "mobilenet+unknown");
+        Assert.Equal(unknown, model.ToByteArray());
     }
 
     [Fact]
@@ -21,11 +32,11 @@ public class OnnxModelTests
         var model = OnnxModel.Load(TestAssets.MobileNetV2Int8);
         var order = model.TopologicalOrder();
         Assert.Equal(73, order.Count);
-        var seen = new HashSet<string>(model.Graph.Inputs.Select(i => i.Name!).Concat(model.Graph.Initializers.Select(t => t.Name!))) { "" };
+        var seen = new HashSet<string>(model.Graph.Input.Select(i => i.Name!).Concat(model.Graph.Initializer.Select(t => t.Name!))) { "" };
         foreach (var node in order)
         {
-            Assert.All(node.Inputs, i => Assert.Contains(i, seen));
-            foreach (var o in node.Outputs) seen.Add(o);
+            Assert.All(node.Input, i => Assert.Contains(i, seen));
+            foreach (var o in node.Output) seen.Add(o);
         }
     }
 

@@ -4,6 +4,7 @@ using MLNetTransfer.Onnx.Proto;
 using MLNetTransfer.Tests.Cli;
 using SkiaSharp;
 using Xunit.Abstractions;
+using OnnxDataType = MLNetTransfer.Onnx.Proto.TensorProto.Types.DataType;
 
 namespace MLNetTransfer.Tests.Reliability;
 
@@ -67,7 +68,7 @@ public class HostileInputCorpusTests(ITestOutputHelper output)
         b.AddNode("Mul", [flat, "scale"], ["emb"]);
         b.AddOutput("emb", OnnxDataType.Float, [null, channels]);
         var model = b.Build();
-        model.Proto.OpsetImports[0].Version = opset; // set after building: a newer exporter's file, not validated here
+        model.Proto.OpsetImport[0].Version = opset; // set after building: a newer exporter's file, not validated here
         return model;
     }
 
@@ -87,10 +88,10 @@ public class HostileInputCorpusTests(ITestOutputHelper output)
     private static byte[] WithExternalData(string location)
     {
         var model = TinyBackbone();
-        var w = model.Graph.Initializer("scale")!;
-        w.RawData = null;
+        var w = model.Graph.FindInitializer("scale")!;
+        w.ClearRawData();
         w.FloatData.Clear();
-        w.DataLocation = 1;
+        w.DataLocation = TensorProto.Types.DataLocation.External;
         w.ExternalData.Add(new StringStringEntryProto { Key = "location", Value = location });
         return model.ToByteArray();
     }

@@ -5,6 +5,7 @@ using MLNetTransfer.Torch;
 using TorchSharp;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
+using OnnxDataType = MLNetTransfer.Onnx.Proto.TensorProto.Types.DataType;
 
 namespace MLNetTransfer.Tests.Torch;
 
@@ -27,7 +28,7 @@ public class OnnxTorchImporterTests(ITestOutputHelper output)
     {
         var int8 = OnnxModel.Load(TestAssets.MobileNetV2Int8);
         var twin = OnnxDequantizer.ToFloat(int8);
-        Assert.DoesNotContain(twin.Graph.Nodes, n => (n.OpType ?? "").StartsWith("QLinear"));
+        Assert.DoesNotContain(twin.Graph.Node, n => (n.OpType ?? "").StartsWith("QLinear"));
         var watch = System.Diagnostics.Stopwatch.StartNew();
         using var module = OnnxTorchImporter.Import(int8);
         output.WriteLine($"import {watch.ElapsedMilliseconds} ms; {module.Blocks.Count} blocks: {string.Join(" ", module.Blocks.Select(b => b.Name))}");

@@ -1,5 +1,6 @@
 using MLNetTransfer.Onnx;
 using MLNetTransfer.Onnx.Proto;
+using OnnxDataType = MLNetTransfer.Onnx.Proto.TensorProto.Types.DataType;
 
 namespace MLNetTransfer.Tests.Torch;
 

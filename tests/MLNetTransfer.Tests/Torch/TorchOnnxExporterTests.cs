@@ -14,7 +14,7 @@ public class TorchOnnxExporterTests
     {
         torch.manual_seed(1);
         using var body = OnnxTorchImporter.Import(ResNetGraphs.ResNet18());
-        body.CutAt(body.Blocks[^1].Nodes[0].Inputs[0]); // the last residual unit's output, before pooling
+        body.CutAt(body.Blocks[^1].Nodes[0].Input[0]); // the last residual unit's output, before pooling
         var pooled = body.Nodes.Count;
         body.Freeze(body.Blocks.Count - 2); // train the last residual unit and the head
         using var head = new LinearHead(512, 10, dropoutRate: 0.5);
@@ -41,7 +41,7 @@ public class TorchOnnxExporterTests
         Assert.InRange(changedStats, 1, 2 * 2 * 3); // only the BatchNorms of the unfrozen unit (≤ 3 BN × mean/var)
 
         // Export body (cut at the feature map) + GlobalAveragePool is not in the cut graph, so export the pooled body.
-        body.CutAt(body.Blocks[^1].Nodes.First(n => n.OpType == "GlobalAveragePool").Outputs[0]);
+        body.CutAt(body.Blocks[^1].Nodes.First(n => n.OpType == "GlobalAveragePool").Output[0]);
         Assert.True(body.Nodes.Count > pooled);
         body.eval();
         head.eval();

@@ -104,8 +104,8 @@ public class ResNet18StrategiesTests(ITestOutputHelper output)
             if (strategy == "partial") Assert.Contains("finetune", File.ReadAllText(Path.Combine(outDir, "metrics.csv")));
             // The exported model carries the BGR reorder and the mean image: it must not look like an RGB one.
             var exported = OnnxModel.Load(Path.Combine(outDir, "model.onnx"));
-            Assert.Contains(exported.Graph.Nodes, n => n.OpType == "Gather" && n.Name!.EndsWith("_channel_order", StringComparison.Ordinal));
-            Assert.Contains(exported.Graph.Initializers, t => t.Name!.EndsWith("_shift", StringComparison.Ordinal) && t.Dims.SequenceEqual([1L, 3, 64, 64]));
+            Assert.Contains(exported.Graph.Node, n => n.OpType == "Gather" && n.Name!.EndsWith("_channel_order", StringComparison.Ordinal));
+            Assert.Contains(exported.Graph.Initializer, t => t.Name!.EndsWith("_shift", StringComparison.Ordinal) && t.Dims.SequenceEqual([1L, 3, 64, 64]));
         }
         var ship = Directory.GetFiles(Path.Combine(TestAssets.Cifar10Test, "ship")).Order().First();
         var explain = CliProcess.Run("explain", "--model", Path.Combine(dir.Combine("partial"), "model.zip"), ship, "--class", "ship", "--out", dir.Combine("heat.png"));
