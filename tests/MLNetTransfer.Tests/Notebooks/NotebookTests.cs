@@ -13,6 +13,7 @@ namespace MLNetTransfer.Tests.Notebooks;
 /// HOME and temp folder, small-data switch on. A cell error fails the test naming the notebook, the cell and the error;
 /// each notebook's last cell checks its headline figure.
 /// </summary>
+[NeedsAssets(TestCategory.Notebooks)]
 [Collection("heavy")]
 public class NotebookTests(NotebookTests.PackedLibrary library, ITestOutputHelper output) : IClassFixture<NotebookTests.PackedLibrary>
 {

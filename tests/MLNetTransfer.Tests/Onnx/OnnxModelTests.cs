@@ -5,6 +5,7 @@ namespace MLNetTransfer.Tests.Onnx;
 
 public class OnnxModelTests
 {
+    [NeedsAssets]
     [Fact]
     public void Real_model_round_trips_byte_for_byte()
     {
@@ -15,6 +16,7 @@ public class OnnxModelTests
         Assert.Equal(bytes, model.ToByteArray());
     }
 
+    [NeedsAssets]
     [Fact]
     public void Topological_order_covers_every_node_and_respects_dependencies()
     {
@@ -29,6 +31,7 @@ public class OnnxModelTests
         }
     }
 
+    [NeedsAssets]
     [Fact]
     public void Inspect_reports_ops_and_parameters_of_the_real_model()
     {

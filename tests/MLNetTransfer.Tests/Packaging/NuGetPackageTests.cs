@@ -15,6 +15,7 @@ namespace MLNetTransfer.Tests.Packaging;
 /// machine's global packages folder as a local source. Each run packs a unique prerelease version, so a package cached
 /// by an earlier run is never what gets tested.
 /// </summary>
+[NeedsAssets(TestCategory.Packaging)]
 [Collection("heavy")]
 public class NuGetPackageTests(ITestOutputHelper output)
 {
