@@ -82,17 +82,24 @@ public class AssetTraitTests
             if (!callers.TryGetValue(to, out var list)) callers[to] = list = [];
             list.Add(from);
         }
+        // A static initializer runs before a static field is first used; before any member is, when the type has an
+        // explicit static constructor (no beforefieldinit).
+        static bool InitializedByAnyMember(Type type) => !type.Attributes.HasFlag(TypeAttributes.BeforeFieldInit);
+        var childMain = typeof(TestChild).GetMethod(nameof(TestChild.Main))!;
         foreach (var type in module.GetTypes())
             foreach (var method in type.GetMethods(All).Cast<MethodBase>().Concat(type.GetConstructors(All)))
             {
                 if (type == typeof(TestAssets)) continue; // its own members are the sources, not followed inside
-                Edge(method, type.TypeInitializer);
+                if (InitializedByAnyMember(type)) Edge(method, type.TypeInitializer);
                 if (method.GetCustomAttribute<StateMachineAttribute>() is { } machine) Edge(method, machine.StateMachineType.GetMethod("MoveNext", All));
                 foreach (var member in MethodReferences.Of(method))
                 {
                     if (member.DeclaringType == typeof(TestAssets) && member is MethodBase m && !NotReading.Contains(m.Name)) found.Add(method);
                     if (member is MethodBase callee) Edge(method, callee);
-                    if (member.DeclaringType is { } owner && owner.Module == module) Edge(method, owner.TypeInitializer);
+                    // TestChild.Run starts this assembly's Main in a child process, which runs the named scenario.
+                    if (member is MethodBase { Name: nameof(TestChild.Run) } && member.DeclaringType == typeof(TestChild)) Edge(method, childMain);
+                    if (member.DeclaringType is { } owner && owner.Module == module && (member is FieldInfo { IsStatic: true } || InitializedByAnyMember(owner)))
+                        Edge(method, owner.TypeInitializer);
                 }
             }
         var queue = new Queue<MethodBase>(found);
