@@ -98,7 +98,7 @@ public class AssetTraitTests
                     if (member is MethodBase callee) Edge(method, callee);
                     // TestChild.Run starts this assembly's Main in a child process, which runs the named scenario.
                     if (member is MethodBase { Name: nameof(TestChild.Run) } && member.DeclaringType == typeof(TestChild)) Edge(method, childMain);
-                    if (member.DeclaringType is { } owner && owner.Module == module && (member is FieldInfo { IsStatic: true } || InitializedByAnyMember(owner)))
+                    if (member.DeclaringType is { } owner && owner.Module == module && (member is FieldInfo { IsStatic: true } || member is MethodBase && InitializedByAnyMember(owner)))
                         Edge(method, owner.TypeInitializer);
                 }
             }

@@ -4,15 +4,15 @@ using System.Reflection.Emit;
 namespace MLNetTransfer.Tests;
 
 /// <summary>
-/// The methods and fields a method's IL names (calls, delegate creations, field loads): enough of an IL reader to follow
-/// what a test reaches inside this assembly, without a decompiler dependency.
+/// The methods, fields and types a method's IL names (calls, delegate creations, field loads, type tokens): enough of
+/// an IL reader to follow what code reaches inside an assembly, without a decompiler dependency.
 /// </summary>
 internal static class MethodReferences
 {
     private static readonly Dictionary<short, OpCode> opCodes = typeof(OpCodes).GetFields(BindingFlags.Public | BindingFlags.Static)
         .Select(f => (OpCode)f.GetValue(null)!).ToDictionary(o => o.Value);
 
-    /// <summary>Each method or field token in the body of <paramref name="method"/>, resolved; unresolvable ones are skipped.</summary>
+    /// <summary>Each method, field or type token in the body of <paramref name="method"/>, resolved; unresolvable ones are skipped.</summary>
     public static IEnumerable<MemberInfo> Of(MethodBase method)
     {
         var il = method.GetMethodBody()?.GetILAsByteArray();
@@ -24,7 +24,7 @@ internal static class MethodReferences
             short value = il[i++];
             if (value == 0xFE) value = unchecked((short)(0xFE00 | il[i++]));
             var op = opCodes[value];
-            int token = op.OperandType is OperandType.InlineMethod or OperandType.InlineField or OperandType.InlineTok ? BitConverter.ToInt32(il, i) : 0;
+            int token = op.OperandType is OperandType.InlineMethod or OperandType.InlineField or OperandType.InlineType or OperandType.InlineTok ? BitConverter.ToInt32(il, i) : 0;
             i += op.OperandType switch
             {
                 OperandType.InlineNone => 0,
@@ -37,8 +37,8 @@ internal static class MethodReferences
             if (token == 0) continue;
             MemberInfo? member;
             try { member = method.Module.ResolveMember(token, typeArgs, methodArgs); }
-            catch (ArgumentException) { continue; }   // a signature this reader need not follow (generic context it cannot supply)
-            if (member is MethodBase or FieldInfo) yield return member;
+            catch (ArgumentException) { continue; }   // a token of a generic context the resolver cannot bind
+            if (member is not null) yield return member;
         }
     }
 }
