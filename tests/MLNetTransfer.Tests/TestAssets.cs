@@ -13,6 +13,14 @@ internal static class TestAssets
     /// <summary>The assets root: $MLNETTRANSFER_ASSETS, else ../shared/assets beside the repository.</summary>
     public static string Root => root.Value;
 
+    /// <summary>
+    /// The assets root for a child process that may use it, or null when there is none (the variable unset and no
+    /// ../shared/assets): unit tests start the CLI without assets. A variable naming a missing folder still fails.
+    /// Reading this does not make a test need the assets (see <see cref="NeedsAssetsAttribute"/>).
+    /// </summary>
+    public static string? RootIfAvailable =>
+        string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(Variable)) && !Directory.Exists(BesideRepository()) ? null : Root;
+
     public static string MobileNetV2Int8 => File("models/mobilenetv2-12-int8.onnx");
     public static string ImageNetLabels => File("models/imagenet-labels.txt");
     public static string Cifar10Train => Dir("datasets/cifar10/train");
@@ -50,10 +58,12 @@ internal static class TestAssets
                 : throw new DirectoryNotFoundException($"{Variable} is set to '{fromEnv}', which does not exist (relative paths are taken from " +
                     $"the directory the command started in, {Environment.GetEnvironmentVariable("PWD") ?? Environment.CurrentDirectory}).");
         // Beside the repository: the layout CI uses.
-        if (RepositoryRoot() is { } root && Directory.Exists(Path.Combine(root, "..", "shared", "assets")))
-            return Path.GetFullPath(Path.Combine(root, "..", "shared", "assets"));
+        if (BesideRepository() is { } beside && Directory.Exists(beside)) return beside;
         throw new DirectoryNotFoundException($"Assets not found: set {Variable} to the assets folder (see README).");
     }
+
+    private static string? BesideRepository() =>
+        RepositoryRoot() is { } repo ? Path.GetFullPath(Path.Combine(repo, "..", "shared", "assets")) : null;
 
     /// <summary>The checkout holding these test binaries (the folder with MLNetTransfer.sln), or null.</summary>
     public static string? RepositoryRoot()

@@ -1,5 +1,4 @@
 using System.Reflection;
-using System.Reflection.Emit;
 
 namespace MLNetTransfer.Tests.Architecture;
 
@@ -13,10 +12,6 @@ internal static class NamespaceGraph
     private const BindingFlags Everything = BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance |
                                             BindingFlags.Static | BindingFlags.DeclaredOnly;
 
-    private static readonly Dictionary<short, OpCode> OpCodesByValue = typeof(OpCodes)
-        .GetFields(BindingFlags.Public | BindingFlags.Static)
-        .Select(f => (OpCode)f.GetValue(null)!)
-        .ToDictionary(o => o.Value);
 
     /// <summary>Edges namespace → namespaces it uses (self-edges left out), for namespaces starting with <paramref name="prefix"/>.</summary>
     public static SortedDictionary<string, SortedSet<string>> Build(IEnumerable<Assembly> assemblies, string prefix)
@@ -87,43 +82,12 @@ internal static class NamespaceGraph
         {
             if (m is MethodInfo method) Add(method.ReturnType);
             foreach (var p in m.GetParameters()) Add(p.ParameterType);
-            foreach (var t in TypesInBody(type, m)) Add(t);
+            foreach (var t in TypesInBody(m)) Add(t);
         }
         return used;
     }
 
-    private static IEnumerable<Type> TypesInBody(Type type, MethodBase method)
-    {
-        var il = method.GetMethodBody()?.GetILAsByteArray();
-        if (il is null) yield break;
-        var typeArguments = type.IsGenericType ? type.GetGenericArguments() : null;
-        var methodArguments = method.IsGenericMethod ? method.GetGenericArguments() : null;
-        for (int at = 0; at < il.Length;)
-        {
-            short value = il[at] == 0xFE ? (short)(0xFE00 | il[at + 1]) : il[at];
-            at += il[at] == 0xFE ? 2 : 1;
-            var opcode = OpCodesByValue[value];
-            int size = opcode.OperandType switch
-            {
-                OperandType.InlineNone => 0,
-                OperandType.ShortInlineBrTarget or OperandType.ShortInlineI or OperandType.ShortInlineVar => 1,
-                OperandType.InlineVar => 2,
-                OperandType.InlineI8 or OperandType.InlineR => 8,
-                OperandType.InlineSwitch => 4 + 4 * BitConverter.ToInt32(il, at),
-                _ => 4,
-            };
-            if (opcode.OperandType is OperandType.InlineMethod or OperandType.InlineField or OperandType.InlineType or OperandType.InlineTok)
-            {
-                Type? found = null;
-                try
-                {
-                    var member = method.Module.ResolveMember(BitConverter.ToInt32(il, at), typeArguments, methodArguments);
-                    found = member as Type ?? member?.DeclaringType;
-                }
-                catch (ArgumentException) { } // a token of a generic context the resolver cannot bind; signatures still count
-                if (found is not null) yield return found;
-            }
-            at += size;
-        }
-    }
+    // The types a body names: those of the methods, fields and types its instructions refer to.
+    private static IEnumerable<Type> TypesInBody(MethodBase method) =>
+        MethodReferences.Of(method).Select(member => member as Type ?? member.DeclaringType).OfType<Type>();
 }

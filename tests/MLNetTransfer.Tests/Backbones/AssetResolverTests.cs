@@ -4,6 +4,7 @@ namespace MLNetTransfer.Tests.Backbones;
 
 public class AssetResolverTests
 {
+    [NeedsAssets]
     [Fact]
     public void Real_model_resolves_from_the_assets_folder_and_passes_its_sha256()
     {
@@ -24,6 +25,7 @@ public class AssetResolverTests
         Assert.Contains(AssetResolver.EnvironmentVariable, ex.Message);
     }
 
+    [NeedsAssets]
     [Fact]
     public void Sha256_mismatch_is_refused_with_the_path()
     {
@@ -38,6 +40,7 @@ public class AssetResolverTests
         Assert.Contains("mobilenetv2-12-int8.onnx", ex.Message);
     }
 
+    [NeedsAssets]
     [Fact]
     public void Truncated_model_fails_the_size_check()
     {

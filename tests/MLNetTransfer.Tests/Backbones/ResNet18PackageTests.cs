@@ -81,6 +81,7 @@ public class ResNet18PackageTests(ITestOutputHelper output)
         Assert.All(embedding.Data, v => Assert.True(float.IsFinite(v)));
     }
 
+    [NeedsAssets]
     [Fact]
     public void Mean_image_is_ml_nets_and_features_match_ml_nets_DnnFeaturizeImage()
     {

@@ -9,6 +9,7 @@ namespace MLNetTransfer.Tests.Cli;
 [Collection("heavy")]
 public class CliCommandTests(ITestOutputHelper output)
 {
+    [NeedsAssets]
     [Fact]
     public void Train_evaluate_predict_on_a_real_cifar_subset()
     {
@@ -54,6 +55,7 @@ public class CliCommandTests(ITestOutputHelper output)
         Assert.Equal(scores.Max(), rows[0].GetProperty("score").GetSingle(), 5);
     }
 
+    [NeedsAssets]
     [Fact]
     public void Train_head_strategy_writes_onnx_and_curves_that_ort_can_run()
     {
@@ -84,6 +86,7 @@ public class CliCommandTests(ITestOutputHelper output)
         using (var heat = SKBitmap.Decode(dir.Combine("heat.png"))) Assert.Equal((64, 64), (heat.Width, heat.Height)); // the network's input size
     }
 
+    [NeedsAssets]
     [Fact]
     public void Inspect_json_reports_blocks_parameters_and_the_ort_torch_difference()
     {
@@ -101,6 +104,7 @@ public class CliCommandTests(ITestOutputHelper output)
         Assert.Single(session.InputMetadata);
     }
 
+    [NeedsAssets]
     [Fact]
     public void Similar_and_active_learn_write_their_files()
     {
@@ -119,6 +123,7 @@ public class CliCommandTests(ITestOutputHelper output)
         Assert.True(File.Exists(dir.Combine("al", "curve.png")));
     }
 
+    [NeedsAssets]
     [Fact]
     public void Featurize_shards_are_disjoint_and_their_union_equals_the_whole()
     {
@@ -145,6 +150,7 @@ public class CliCommandTests(ITestOutputHelper output)
         }
     }
 
+    [NeedsAssets]
     [Fact]
     public void Multi_block_flip_averaged_featurization_and_its_misuses()
     {
@@ -192,6 +198,7 @@ public class CliCommandTests(ITestOutputHelper output)
         Assert.Contains("/nonexistent/", line);
     }
 
+    [NeedsAssets]
     [Fact]
     public void Single_class_and_bad_shard_are_bad_input()
     {
@@ -210,11 +217,12 @@ public class CliCommandTests(ITestOutputHelper output)
         Assert.False(File.Exists(dir.Combine("x.parquet")));
     }
 
+    [NeedsAssets]
     [Fact]
     public void Demo_runs_on_the_assets_and_writes_the_report()
     {
         using var dir = new TempDir();
-        var r = CliProcess.Run("demo", "--per-class", "20", "--out", dir.Combine("demo"), "--quiet");
+        var r = CliProcess.RunWithAssets("demo", "--per-class", "20", "--out", dir.Combine("demo"), "--quiet");
         output.WriteLine(r.Stdout + r.Stderr);
         Assert.Equal(0, r.ExitCode);
         Assert.Contains("accuracy", r.Stdout);

@@ -13,6 +13,12 @@ internal static class CliProcess
     /// <summary>Runs the CLI with these environment variables changed (a null value removes the variable).</summary>
     public static Result Run(IReadOnlyDictionary<string, string?> environment, params string[] args) => Wait(Start(environment, args));
 
+    /// <summary>
+    /// Runs a CLI command that finds the assets through <c>MLNETTRANSFER_ASSETS</c> alone (no asset path among its
+    /// arguments, such as <c>demo</c>): fails at once, naming the variable, when there are none.
+    /// </summary>
+    public static Result RunWithAssets(params string[] args) => Run(new Dictionary<string, string?> { [TestAssets.Variable] = TestAssets.Root }, args);
+
     /// <summary>Starts the CLI and returns at once, output being collected; see <see cref="Wait"/>.</summary>
     public static Running Start(params string[] args) => Launch("dotnet", [CliDll, .. args]);
 
@@ -42,7 +48,8 @@ internal static class CliProcess
     {
         var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in args) start.ArgumentList.Add(a);
-        start.Environment[TestAssets.Variable] = TestAssets.Root;
+        // The child gets the assets when there are any; a command that needs them and finds none fails with its own message.
+        if (TestAssets.RootIfAvailable is { } assets) start.Environment[TestAssets.Variable] = assets;
         if (workingDirectory is not null) start.WorkingDirectory = workingDirectory;
         foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
             if (value is null) start.Environment.Remove(name); else start.Environment[name] = value;

@@ -43,6 +43,7 @@ public class FirstRunDownloadTests(ITestOutputHelper output) : IDisposable
         return r;
     }
 
+    [NeedsAssets]
     [Fact]
     public void Two_demos_started_together_download_the_archive_once_and_both_train_on_it()
     {
@@ -73,6 +74,7 @@ public class FirstRunDownloadTests(ITestOutputHelper output) : IDisposable
         Assert.True(ma.Accuracy > 0.10, $"accuracy {ma.Accuracy}"); // 3 real images per class beat chance (0.10)
     }
 
+    [NeedsAssets]
     [Fact]
     public void Demo_killed_mid_download_resumes_with_a_range_request_on_the_next_run()
     {
@@ -101,6 +103,7 @@ public class FirstRunDownloadTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(test.Count, ClassificationReport.Load(dir.Combine("b", "metrics.json")).Count);
     }
 
+    [NeedsAssets]
     [Fact]
     public void Offline_demo_exits_2_with_one_line_naming_the_asset_url_and_variable()
     {
@@ -118,6 +121,7 @@ public class FirstRunDownloadTests(ITestOutputHelper output) : IDisposable
         Assert.Contains("--assets", line);
     }
 
+    [NeedsAssets]
     [Fact]
     public void Train_needs_a_folder_or_a_dataset_and_not_both()
     {
@@ -138,6 +142,7 @@ public class FirstRunDownloadTests(ITestOutputHelper output) : IDisposable
         Assert.Equal("downloading cifar10-binary [############............]  50% 81.0/162.0 MiB  4.5 MiB/s  ETA 1:15", line);
     }
 
+    [NeedsAssets]
     [Fact]
     public void Train_dataset_mnist_downloads_quietly_and_trains_on_the_digits()
     {

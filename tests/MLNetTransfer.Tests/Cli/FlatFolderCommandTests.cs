@@ -3,6 +3,7 @@ using MLNetTransfer.Featurization;
 namespace MLNetTransfer.Tests.Cli;
 
 /// <summary><c>similar</c>, <c>featurize</c> and <c>predict DIR</c> on a folder of images without class sub-folders.</summary>
+[NeedsAssets]
 [Collection("heavy")]
 public class FlatFolderCommandTests
 {

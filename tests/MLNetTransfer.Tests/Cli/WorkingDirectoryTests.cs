@@ -6,6 +6,7 @@ namespace MLNetTransfer.Tests.Cli;
 /// A relative <c>MLNETTRANSFER_ASSETS</c> (the README's <c>../shared/assets</c>) is taken from the directory the command was
 /// started in, whichever folder the process itself runs in.
 /// </summary>
+[NeedsAssets]
 [Collection("heavy")]
 public class WorkingDirectoryTests
 {

@@ -11,6 +11,7 @@ namespace MLNetTransfer.Tests.Data;
 /// real images, through every failure a real network produces. Each case ends in a verified file or a clear error, and
 /// nothing unverified is ever read.
 /// </summary>
+[NeedsAssets]
 public class DatasetDownloadTests : IDisposable
 {
     private const string Archive = "cifar-10-binary.tar.gz";

@@ -5,6 +5,7 @@ namespace MLNetTransfer.Tests.Data;
 
 public class DatasetFormatTests
 {
+    [NeedsAssets]
     [Fact]
     public void Cifar_binary_batch_generated_from_real_jpegs_reads_back_pixel_identical()
     {
@@ -54,6 +55,7 @@ public class DatasetFormatTests
         for (int i = 0; i < 5; i++) Assert.Equal(images[i], loaded[i].Pixels);
     }
 
+    [NeedsAssets]
     [Fact]
     public void Real_mnist_test_set_loads()
     {

@@ -3,6 +3,7 @@ using MLNetTransfer.Data;
 namespace MLNetTransfer.Tests.Data;
 
 /// <summary>A flat folder of images (no class sub-folders) is accepted where no labels are needed.</summary>
+[NeedsAssets]
 public class FlatFolderTests
 {
     private static string FlatCopy(TempDir dir, int count)

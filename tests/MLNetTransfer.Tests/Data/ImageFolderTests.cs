@@ -21,6 +21,7 @@ public class ImageFolderTests
         return bitmap;
     }
 
+    [NeedsAssets]
     [Fact]
     public void Scan_of_a_messy_tree_keeps_good_images_and_reports_the_rest()
     {
@@ -48,6 +49,7 @@ public class ImageFolderTests
         Assert.Contains(listing.Warnings, w => w.Contains("symbolic link"));
     }
 
+    [NeedsAssets]
     [Fact]
     public void Missing_root_and_root_without_class_folders_are_clear_errors()
     {
@@ -57,6 +59,7 @@ public class ImageFolderTests
         Assert.Contains("sub-folder per class", Assert.Throws<InvalidDataException>(() => ImageFolder.Scan(dir.Path)).Message);
     }
 
+    [NeedsAssets]
     [Fact]
     public void Seeded_per_class_subset_of_real_cifar_is_deterministic()
     {
@@ -69,6 +72,7 @@ public class ImageFolderTests
         Assert.NotEqual(a.Select(i => i.Path), c.Select(i => i.Path));
     }
 
+    [NeedsAssets]
     [Fact]
     public void LoadImagesFromDirectory_gives_path_and_label_columns()
     {

@@ -10,6 +10,7 @@ using Xunit.Abstractions;
 namespace MLNetTransfer.Tests.Featurization;
 
 /// <summary>The dequantized MobileNetV2 backbone and in-graph flip averaging, on real CIFAR-10 JPEGs.</summary>
+[NeedsAssets]
 [Collection("heavy")]
 public class BetterFrozenFeaturesTests(ITestOutputHelper output)
 {

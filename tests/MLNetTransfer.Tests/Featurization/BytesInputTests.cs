@@ -5,6 +5,7 @@ using MLNetTransfer.Featurization;
 
 namespace MLNetTransfer.Tests.Featurization;
 
+[NeedsAssets]
 [Collection("heavy")]
 public class BytesInputTests
 {

@@ -17,6 +17,7 @@ public class FeaturizeImageTests(ITestOutputHelper output)
     private static IDataView View(MLContext ml, IEnumerable<LabeledImage> items) =>
         ml.Data.LoadFromEnumerable(items.Select(i => new ImagePathRow { ImagePath = i.Path, Label = i.Label }));
 
+    [NeedsAssets]
     [Fact]
     public void Linear_probe_on_real_cifar10_reaches_0_58_and_the_saved_model_predicts_the_same()
     {
@@ -56,6 +57,7 @@ public class FeaturizeImageTests(ITestOutputHelper output)
         }
     }
 
+    [NeedsAssets]
     [Fact]
     public void Batched_fast_path_equals_mlnet_row_by_row_chain()
     {
@@ -79,6 +81,7 @@ public class FeaturizeImageTests(ITestOutputHelper output)
         Assert.True(fast.Select(f => f.Sum()).Distinct().Count() > 60, "embeddings of different images must differ");
     }
 
+    [NeedsAssets]
     [Fact]
     public void Cache_second_run_only_reads_and_a_corrupt_entry_is_recomputed()
     {
@@ -95,6 +98,7 @@ public class FeaturizeImageTests(ITestOutputHelper output)
         Assert.Equal(12 + 1280 * sizeof(float), new FileInfo(entries[0]).Length); // detected, recomputed, rewritten whole
     }
 
+    [NeedsAssets]
     [Theory]
     [InlineData("truncated")]
     [InlineData("text")]

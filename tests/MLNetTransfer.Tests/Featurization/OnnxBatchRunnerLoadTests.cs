@@ -7,6 +7,7 @@ namespace MLNetTransfer.Tests.Featurization;
 /// <see cref="OnnxBatchRunner"/> under load: garbage collections in the middle of native calls, concurrent callers, and
 /// disposal. Before the fix, the stress child died with SIGSEGV or SIGFPE within seconds on every run (4 of 4).
 /// </summary>
+[NeedsAssets]
 [Collection("heavy")]
 public class OnnxBatchRunnerLoadTests(ITestOutputHelper output)
 {

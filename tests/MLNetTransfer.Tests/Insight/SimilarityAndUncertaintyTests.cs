@@ -26,6 +26,7 @@ public class SimilarityAndUncertaintyTests(ITestOutputHelper output)
             }
     }
 
+    [NeedsAssets]
     [Fact]
     public void Nearest_neighbour_of_real_cifar_embeddings_shares_the_label_and_heatmap_renders()
     {

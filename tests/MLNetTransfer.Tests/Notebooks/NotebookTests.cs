@@ -8,47 +8,25 @@ namespace MLNetTransfer.Tests.Notebooks;
 
 /// <summary>
 /// Every notebook in notebooks/ runs as a user runs it: in the real .NET Interactive kernel (dotnet-repl, in a child
-/// process, so nothing of this test host is preloaded), against the library freshly packed into a folder feed with a
-/// unique version (the kernel caches restores by reference list, so a reused version could run old code), with its own
+/// process, so nothing of this test host is preloaded), against the libraries freshly packed into a folder feed with a
+/// unique version (<see cref="PackedFeed"/>: the kernel caches restores by reference list, so a reused version could run old code), with its own
 /// HOME and temp folder, small-data switch on. A cell error fails the test naming the notebook, the cell and the error;
 /// each notebook's last cell checks its headline figure.
 /// </summary>
-[Collection("heavy")]
-public class NotebookTests(NotebookTests.PackedLibrary library, ITestOutputHelper output) : IClassFixture<NotebookTests.PackedLibrary>
+[NeedsAssets(TestCategory.Notebooks)]
+[Collection("packages")]
+public class NotebookTests(PackedFeed library, ITestOutputHelper output)
 {
     // The references as they appear in the notebook's JSON (quotes escaped): the frozen-features package and the
     // fine-tuning one, both at the version dotnet pack writes.
     private static readonly string[] References = ["#r \\\"nuget: MLNetTransfer, 0.1.0\\\"", "#r \\\"nuget: MLNetTransfer.TorchSharp, 0.1.0\\\""];
-    private static readonly string[] Projects = ["MLNetTransfer", "MLNetTransfer.TorchSharp"];
 
     private static string Folder() => Path.Combine(HostileInputCorpusTests.RepoRoot(), "notebooks");
 
     public static TheoryData<string> All() => [.. Directory.GetFiles(Folder(), "*.ipynb").Order().Select(f => Path.GetFileName(f))];
 
-    /// <summary>Packs the library once per test run into <c>ROOT/artifacts/packages</c>, the feed the notebooks name.</summary>
-    public sealed class PackedLibrary : IDisposable
-    {
-        private readonly TempDir root = new();
-
-        public string Version { get; } = $"0.1.0-nb.{DateTime.UtcNow:yyyyMMddHHmmss}.{Environment.ProcessId}";
-        public string Root => root.Path;
-
-        /// <summary>The package folder shared by this run's notebooks (libtorch alone is 600 MB: extracted once per run).</summary>
-        public string Packages => root.Combine("nuget-packages");
-
-        public PackedLibrary()
-        {
-            foreach (var project in Projects)
-            {
-                var result = ChildProgram.Run("dotnet",
-                    ["pack", Path.Combine(HostileInputCorpusTests.RepoRoot(), "src", project), "-c", "Release", "-o", root.Combine("artifacts", "packages"), $"-p:PackageVersion={Version}"],
-                    root.Path, NuGetPackageTests.ChildBuildEnvironment(), TimeSpan.FromMinutes(10));
-                if (result.ExitCode != 0) throw new InvalidOperationException($"dotnet pack {project} failed (exit {result.ExitCode}):\n{result.Output}");
-            }
-        }
-
-        public void Dispose() => root.Dispose();
-    }
+    /// <summary>The package folder shared by this run's notebooks (libtorch alone is 600 MB: extracted once per run).</summary>
+    private string Packages => Path.Combine(library.Root, "nuget-packages");
 
     [Theory]
     [MemberData(nameof(All))]
@@ -72,7 +50,7 @@ public class NotebookTests(NotebookTests.PackedLibrary library, ITestOutputHelpe
         var saved = Path.Combine(library.Root, run + ".out.ipynb");
         var env = NuGetPackageTests.ChildBuildEnvironment();
         env["HOME"] = home;
-        env["NUGET_PACKAGES"] = library.Packages;
+        env["NUGET_PACKAGES"] = Packages;
         env["TMPDIR"] = temp;
         env["XDG_CACHE_HOME"] = null;
         env["MLNETTRANSFER_NOTEBOOK_SMALL"] = "1";

@@ -27,6 +27,7 @@ public class HostileOnnxTests
         return ex;
     }
 
+    [NeedsAssets]
     [Fact]
     public void Empty_truncated_and_wrong_magic_files()
     {

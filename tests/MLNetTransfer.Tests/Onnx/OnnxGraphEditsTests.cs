@@ -10,6 +10,7 @@ public class OnnxGraphEditsTests
 {
     private static OnnxModel Real() => OnnxModel.Load(TestAssets.MobileNetV2Int8);
 
+    [NeedsAssets]
     [Fact]
     public void Symbolic_input_dims_let_the_real_model_run_at_96_pixels_and_batch_4()
     {
@@ -23,6 +24,7 @@ public class OnnxGraphEditsTests
         Assert.True(result.Data.Take(1000).Max() > result.Data.Take(1000).Average() + 1, "logits must not be flat");
     }
 
+    [NeedsAssets]
     [Fact]
     public void Exposed_embedding_equals_manual_dequantization_of_the_quantized_tensor()
     {
@@ -44,6 +46,7 @@ public class OnnxGraphEditsTests
         Assert.True(q.Distinct().Count() > 50);
     }
 
+    [NeedsAssets]
     [Fact]
     public void Prepended_rgba_preprocessing_equals_manual_normalization()
     {
@@ -61,6 +64,7 @@ public class OnnxGraphEditsTests
         Assert.True(max <= 1e-4f, $"max diff {max}");
     }
 
+    [NeedsAssets]
     [Fact]
     public void Prepended_resize_brings_small_images_to_network_size()
     {

@@ -6,6 +6,7 @@ namespace MLNetTransfer.Tests.Onnx;
 
 public class OnnxModelTests
 {
+    [NeedsAssets]
     [Fact]
     public void Real_model_round_trips_byte_for_byte()
     {
@@ -16,6 +17,7 @@ public class OnnxModelTests
         Assert.Equal(bytes, model.ToByteArray());
     }
 
+    [NeedsAssets]
     [Fact]
     public void Fields_this_schema_does_not_know_survive_a_round_trip()
     {
@@ -40,6 +42,7 @@ public class OnnxModelTests
         }
     }
 
+    [NeedsAssets]
     [Fact]
     public void Inspect_reports_ops_and_parameters_of_the_real_model()
     {

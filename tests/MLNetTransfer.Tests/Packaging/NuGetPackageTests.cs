@@ -15,10 +15,11 @@ namespace MLNetTransfer.Tests.Packaging;
 /// machine's global packages folder as a local source. Each run packs a unique prerelease version, so a package cached
 /// by an earlier run is never what gets tested.
 /// </summary>
-[Collection("heavy")]
-public class NuGetPackageTests(ITestOutputHelper output)
+[NeedsAssets(TestCategory.Packaging)]
+[Collection("packages")]
+public class NuGetPackageTests(PackedFeed packed, ITestOutputHelper output)
 {
-    private static readonly string Version = $"0.1.0-ci.{DateTime.UtcNow:yyyyMMddHHmmss}.{Environment.ProcessId}";
+    private string Version => packed.Version;
     private static readonly string GlobalPackages = Environment.GetEnvironmentVariable("NUGET_PACKAGES")
         ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
 
@@ -40,7 +41,6 @@ public class NuGetPackageTests(ITestOutputHelper output)
         return text;
     }
 
-    private static string Src(string project) => Path.Combine(HostileInputCorpusTests.RepoRoot(), "src", project);
 
     /// <summary>
     /// Environment changes for a dotnet child process (null removes): the test host runs under `dotnet test`, and its
@@ -72,8 +72,8 @@ public class NuGetPackageTests(ITestOutputHelper output)
     public void Frozen_features_package_has_no_torchsharp_and_a_console_app_trains_a_linear_probe_from_it()
     {
         using var dir = new TempDir();
-        var feed = dir.Combine("feed");
-        var (nupkg, deps) = Pack(dir, feed, "MLNetTransfer",
+        var feed = packed.Feed;
+        var (nupkg, deps) = Packed("MLNetTransfer",
             "lib/net10.0/MLNetTransfer.dll", "lib/net10.0/MLNetTransfer.xml", "interactive-extensions/dotnet/extension.dib");
         Assert.Contains("FeaturizeImage", ReadEntry(nupkg, "lib/net10.0/MLNetTransfer.xml"));
         Assert.Equal("5.0.1", deps["Microsoft.ML"]);
@@ -116,9 +116,8 @@ public class NuGetPackageTests(ITestOutputHelper output)
     public void Fine_tuning_package_brings_torchsharp_and_its_natives_for_linux_windows_and_macos()
     {
         using var dir = new TempDir();
-        var feed = dir.Combine("feed");
-        Pack(dir, feed, "MLNetTransfer");
-        var (_, deps) = Pack(dir, feed, "MLNetTransfer.TorchSharp",
+        var feed = packed.Feed;
+        var (_, deps) = Packed("MLNetTransfer.TorchSharp",
             "lib/net10.0/MLNetTransfer.TorchSharp.dll", "lib/net10.0/MLNetTransfer.TorchSharp.xml",
             "buildTransitive/MLNetTransfer.TorchSharp.targets", "buildTransitive/TorchSharpLinuxCompat.targets", "buildTransitive/TorchSharpLinuxCompat.cs");
         Assert.Equal(Version, deps["MLNetTransfer"]);
@@ -159,11 +158,10 @@ public class NuGetPackageTests(ITestOutputHelper output)
         finally { ForgetCached("mlnettransfer"); ForgetCached("mlnettransfer.torchsharp"); }
     }
 
-    /// <summary>Packs <paramref name="project"/> into <paramref name="feed"/> and checks the entries every package needs.</summary>
-    private (string Nupkg, Dictionary<string, string> Dependencies) Pack(TempDir dir, string feed, string project, params string[] entries)
+    /// <summary>The package of <paramref name="project"/> this run packed, checked for the entries every package needs.</summary>
+    private (string Nupkg, Dictionary<string, string> Dependencies) Packed(string project, params string[] entries)
     {
-        Dotnet(dir.Path, "pack", Src(project), "-c", "Release", "-o", feed, $"-p:PackageVersion={Version}");
-        var nupkg = Path.Combine(feed, $"{project}.{Version}.nupkg");
+        var nupkg = packed.Nupkg(project);
         Assert.True(File.Exists(nupkg), "expected " + nupkg);
         using var zip = ZipFile.OpenRead(nupkg);
         var names = zip.Entries.Select(e => e.FullName).ToHashSet();
@@ -185,7 +183,7 @@ public class NuGetPackageTests(ITestOutputHelper output)
     }
 
     /// <summary>A console app in its own folder that restores <paramref name="package"/> from the feed only.</summary>
-    private static string ConsoleApp(TempDir dir, string feed, string package, string program)
+    private string ConsoleApp(TempDir dir, string feed, string package, string program)
     {
         var app = dir.Combine("app-" + package);
         Directory.CreateDirectory(app);
@@ -209,7 +207,7 @@ public class NuGetPackageTests(ITestOutputHelper output)
     }
 
     /// <summary>The unique version lands in the machine's package cache; keep that cache as it was.</summary>
-    private static void ForgetCached(string id)
+    private void ForgetCached(string id)
     {
         var cached = Path.Combine(GlobalPackages, id, Version);
         if (Directory.Exists(cached)) Directory.Delete(cached, true);
@@ -222,7 +220,7 @@ public class NuGetPackageTests(ITestOutputHelper output)
     {
         using var dir = new TempDir();
         var feed = dir.Combine("feed");
-        Dotnet(dir.Path, "pack", Src("MLNetTransfer.Cli"), "-c", "Release", "-o", feed, $"-p:PackageVersion={Version}");
+        Dotnet(dir.Path, ["pack", PackedFeed.Source("MLNetTransfer.Cli"), .. PackedFeed.PackArguments(feed, Version)]);
         var nupkg = Path.Combine(feed, $"MLNetTransfer.Cli.{Version}.nupkg");
         using (var zip = ZipFile.OpenRead(nupkg))
         {

@@ -13,6 +13,7 @@ namespace MLNetTransfer.Tests.Reliability;
 /// One fitted model shared the way a service shares it (a pool of PredictionEngines, <c>Transform</c> from several
 /// threads) and several processes featurizing at once, with the cores kept busy: results equal the single-threaded ones.
 /// </summary>
+[NeedsAssets]
 [Collection("heavy")]
 public class ConcurrencyTests(ITestOutputHelper output)
 {

@@ -11,6 +11,7 @@ namespace MLNetTransfer.Tests.Reliability;
 /// Data safety under <c>kill -9</c>, a read-only output folder and a full disk, on the real CLI: nothing half-written is
 /// ever visible or read back, and the next run resumes or recomputes to the result an undisturbed run gives.
 /// </summary>
+[NeedsAssets]
 [Collection("heavy")]
 public class CrashAndDiskTests(ITestOutputHelper output)
 {

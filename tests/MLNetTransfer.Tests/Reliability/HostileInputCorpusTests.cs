@@ -13,6 +13,7 @@ namespace MLNetTransfer.Tests.Reliability;
 /// exit code, a message naming the file and the reason (or a reported skip), and no partial output. docs/reliability.md
 /// lists the same cases; a test keeps the two in step.
 /// </summary>
+[NeedsAssets]
 [Collection("heavy")]
 public class HostileInputCorpusTests(ITestOutputHelper output)
 {

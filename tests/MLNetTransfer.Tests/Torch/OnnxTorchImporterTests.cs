@@ -23,6 +23,7 @@ public class OnnxTorchImporterTests(ITestOutputHelper output)
     private static (float MaxAbs, float MaxRef) Diff(float[] a, float[] b) =>
         (a.Zip(b, (x, y) => Math.Abs(x - y)).Max(), b.Max(Math.Abs));
 
+    [NeedsAssets]
     [Fact]
     public void MobileNetV2_int8_imports_matches_its_fp32_twin_in_ort_and_agrees_with_int8_top1()
     {
@@ -62,6 +63,7 @@ public class OnnxTorchImporterTests(ITestOutputHelper output)
         Assert.True(agree >= 40, $"top-1 agreement {agree}/200");
     }
 
+    [NeedsAssets]
     [Fact]
     public void Fp32_twin_recognizes_ships_as_well_as_the_int8_model()
     {

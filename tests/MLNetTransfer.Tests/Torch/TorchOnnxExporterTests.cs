@@ -55,6 +55,7 @@ public class TorchOnnxExporterTests
         Assert.Equal(13, reimported.Opset);
     }
 
+    [NeedsAssets]
     [Fact]
     public void Exported_mobilenet_with_preprocessing_and_labels_runs_in_ort()
     {

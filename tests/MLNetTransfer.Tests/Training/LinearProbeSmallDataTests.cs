@@ -6,6 +6,7 @@ using Xunit.Abstractions;
 namespace MLNetTransfer.Tests.Training;
 
 /// <summary>The L-BFGS entry's L1 by training-set size, on real CIFAR-10 features.</summary>
+[NeedsAssets]
 [Collection("heavy")]
 public class LinearProbeSmallDataTests(ITestOutputHelper output)
 {

@@ -10,6 +10,7 @@ namespace MLNetTransfer.Tests.Training;
 /// multiclass model: Load in a new MLContext, a PredictionEngine with <c>float[] Score</c> and <c>string PredictedLabel</c>
 /// fed only an image path (no label), and <c>MulticlassClassification.Evaluate</c>.
 /// </summary>
+[NeedsAssets]
 [Collection("heavy")]
 public class MlNetConventionTests(ITestOutputHelper output)
 {

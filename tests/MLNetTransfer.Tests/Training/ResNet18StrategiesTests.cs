@@ -21,6 +21,7 @@ public class ResNet18StrategiesTests(ITestOutputHelper output)
 {
     private static readonly BackboneInfo ResNet18 = BackboneCatalog.ResNet18;
 
+    [NeedsAssets]
     [Theory]
     [InlineData(224)]
     [InlineData(64)]
@@ -65,6 +66,7 @@ public class ResNet18StrategiesTests(ITestOutputHelper output)
         Assert.True(multi.Data.Take(384).Any(v => v > 0)); // the pooled units are real activations (ReLU outputs, not all zero)
     }
 
+    [NeedsAssets]
     [Fact]
     public void Linear_probe_with_each_classical_trainer()
     {
@@ -87,6 +89,7 @@ public class ResNet18StrategiesTests(ITestOutputHelper output)
         }
     }
 
+    [NeedsAssets]
     [Fact]
     public void Head_partial_and_full_fine_tuning_then_grad_cam_from_the_cli()
     {
@@ -115,6 +118,7 @@ public class ResNet18StrategiesTests(ITestOutputHelper output)
         Assert.True(heat.Width >= 32);
     }
 
+    [NeedsAssets]
     [Fact]
     public void Task_a_to_b_keeps_the_shared_layers_and_the_bgr_normalization()
     {
@@ -136,6 +140,7 @@ public class ResNet18StrategiesTests(ITestOutputHelper output)
         Assert.All(p, row => Assert.Equal(1.0, row.Sum(), 3));
     }
 
+    [NeedsAssets]
     [Fact]
     public void Similarity_and_active_learning_from_the_cli()
     {

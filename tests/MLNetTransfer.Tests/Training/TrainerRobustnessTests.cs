@@ -6,6 +6,7 @@ using TorchSharp;
 
 namespace MLNetTransfer.Tests.Training;
 
+[NeedsAssets]
 [Collection("heavy")]
 public class TrainerRobustnessTests
 {

@@ -60,6 +60,7 @@ public class TrainingFingerprintTests
 }
 
 /// <summary>The fresh start, end to end on a small scratch network.</summary>
+[NeedsAssets]
 [Collection("heavy")]
 public class WorkspaceFreshStartTests
 {

@@ -7,6 +7,7 @@ using Xunit.Abstractions;
 
 namespace MLNetTransfer.Tests.Training;
 
+[NeedsAssets]
 [Collection("heavy")]
 public class TransferLearningTests(ITestOutputHelper output)
 {

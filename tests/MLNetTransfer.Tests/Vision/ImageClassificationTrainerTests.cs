@@ -12,6 +12,7 @@ namespace MLNetTransfer.Tests.Vision;
 /// changed to MLNetTransfer.Vision: relative image paths and an image folder, MapValueToKey + LoadRawImageBytes, the
 /// trainer, MapKeyToValue, Evaluate, Save, Load in a new MLContext, and a PredictionEngine fed raw bytes.
 /// </summary>
+[NeedsAssets]
 [Collection("heavy")]
 public class ImageClassificationTrainerTests(ITestOutputHelper output)
 {
