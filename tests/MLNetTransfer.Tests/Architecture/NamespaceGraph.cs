@@ -6,6 +6,8 @@ namespace MLNetTransfer.Tests.Architecture;
 /// Which MLNetTransfer namespace uses which, read from the compiled assemblies: every type's signatures (base type,
 /// interfaces, fields, properties, method parameters and returns) and every member its method bodies' IL touches.
 /// Compiler-generated types (lambdas, iterators, async state machines) count for the type that declares them.
+/// Namespaces are cut to their first <c>depth</c> parts: a sub-namespace such as <c>MLNetTransfer.Onnx.Proto</c> (the
+/// generated ONNX messages) is a private part of its parent and may use it, as the parent's other files do.
 /// </summary>
 internal static class NamespaceGraph
 {
@@ -13,18 +15,22 @@ internal static class NamespaceGraph
                                             BindingFlags.Static | BindingFlags.DeclaredOnly;
 
 
-    /// <summary>Edges namespace → namespaces it uses (self-edges left out), for namespaces starting with <paramref name="prefix"/>.</summary>
-    public static SortedDictionary<string, SortedSet<string>> Build(IEnumerable<Assembly> assemblies, string prefix)
+    /// <summary>
+    /// Edges namespace → namespaces it uses (self-edges left out), for namespaces starting with <paramref name="prefix"/>,
+    /// each cut to its first <paramref name="depth"/> dot-separated parts.
+    /// </summary>
+    public static SortedDictionary<string, SortedSet<string>> Build(IEnumerable<Assembly> assemblies, string prefix, int depth)
     {
+        string? Key(Type type) => Cut(NamespaceOf(type), depth);
         var graph = new SortedDictionary<string, SortedSet<string>>(StringComparer.Ordinal);
         foreach (var assembly in assemblies)
             foreach (var type in assembly.GetTypes())
             {
-                var from = NamespaceOf(type);
+                var from = Key(type);
                 if (from is null || !from.StartsWith(prefix, StringComparison.Ordinal)) continue;
                 if (!graph.TryGetValue(from, out var targets)) graph[from] = targets = new(StringComparer.Ordinal);
                 foreach (var used in UsedTypes(type))
-                    if (NamespaceOf(used) is { } to && to != from && to.StartsWith(prefix, StringComparison.Ordinal)) targets.Add(to);
+                    if (Key(used) is { } to && to != from && to.StartsWith(prefix, StringComparison.Ordinal)) targets.Add(to);
             }
         return graph;
     }
@@ -58,6 +64,9 @@ internal static class NamespaceGraph
         foreach (var node in graph.Keys) if (!index.ContainsKey(node)) Visit(node);
         return cycles;
     }
+
+    private static string? Cut(string? name, int depth) =>
+        name is null ? null : string.Join('.', name.Split('.').Take(depth));
 
     private static string? NamespaceOf(Type type)
     {
