@@ -45,7 +45,7 @@ public class TrainingFingerprintTests
     }
 
     [Fact]
-    public void The_issue_list_of_once_forgotten_options_is_part_of_the_fingerprint_and_only_names_callbacks_and_folders_are_not()
+    public void The_options_an_older_fingerprint_forgot_are_part_of_the_fingerprint_and_only_names_callbacks_and_folders_are_not()
     {
         var names = TrainingFingerprint.Properties.Select(p => p.Name).ToHashSet();
         foreach (var option in new[] { "UnfrozenBlocks", "WarmupEpochs", "Optimizer", "WeightDecay", "L1", "DropoutRate", "Schedule",
