@@ -14,17 +14,27 @@ internal static class CommonOptions
         Recursive = true,
     };
 
-    public static Option<int> Seed() => new("--seed") { Description = "Random seed (sampling, splits, training)", DefaultValueFactory = _ => 1 };
+    /// <summary>The backbone used when --backbone is not given (the options records' default).</summary>
+    public static BackboneInfo DefaultBackbone => new Training.LinearProbeOptions().Backbone;
+
+    public static Option<int> Seed() => new("--seed")
+    {
+        Description = "Random seed (sampling, splits, training)", DefaultValueFactory = _ => new Training.TransferLearningOptions().Seed,
+    };
 
     public static Option<string> Backbone() => new("--backbone")
     {
         Description = $"{string.Join(" | ", BackboneCatalog.All.Select(b => b.Name))} | PATH.onnx",
-        DefaultValueFactory = _ => BackboneCatalog.MobileNetV2Int8.Name,
+        DefaultValueFactory = _ => DefaultBackbone.Name,
     };
 
     public static Option<string?> FeatureNode() => new("--feature-node") { Description = "Embedding tensor name (required for a PATH.onnx backbone)" };
 
-    public static Option<int?> ImageSize() => new("--image-size") { Description = "Side of the square image the network sees (default: the backbone's, 224)" };
+    /// <summary>--image-size; the description states the command's default (it differs between featurizing and fine-tuning).</summary>
+    public static Option<int?> ImageSize(string? description = null) => new("--image-size")
+    {
+        Description = description ?? $"Side of the square image the network sees (default: the backbone's own, {DefaultBackbone.InputSize} for {DefaultBackbone.Name})",
+    };
 
     public static Option<int?> MaxPerClass() => new("--max-per-class") { Description = "Seeded stratified sample of N images per class from each folder" };
 

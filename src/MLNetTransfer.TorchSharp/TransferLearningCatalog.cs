@@ -11,10 +11,10 @@ public static class TransferLearningCatalog
     /// label. Progress goes to <c>mlContext.Log</c>; <c>mlContext.CancelExecution()</c> stops training.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range; the message names it.</exception>
-    public static Training.TransferLearningEstimator TransferLearning(this MulticlassClassificationCatalog.MulticlassClassificationTrainers trainers,
+    public static Training.TransferLearningTrainer TransferLearning(this MulticlassClassificationCatalog.MulticlassClassificationTrainers trainers,
         Training.TransferLearningOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(trainers);
-        return new Training.TransferLearningEstimator(options ?? new Training.TransferLearningOptions(), MLNetEnvironment.Of(trainers));
+        return new Training.TransferLearningTrainer(options ?? new Training.TransferLearningOptions(), MLNetEnvironment.Of(trainers));
     }
 }

@@ -56,11 +56,12 @@ internal static class InsightCommands
         var backbone = CommonOptions.Backbone();
         var featureNode = CommonOptions.FeatureNode();
         var maxPerClass = CommonOptions.MaxPerClass();
-        var rounds = new Option<int>("--rounds") { Description = "Query rounds", DefaultValueFactory = _ => 10 };
-        var query = new Option<int>("--query") { Description = "Images queried per round", DefaultValueFactory = _ => 50 };
-        var initial = new Option<int>("--initial-per-class") { Description = "Labelled images per class at the start", DefaultValueFactory = _ => 5 };
-        var measure = new Option<UncertaintyMeasure>("--measure") { Description = "LeastConfidence | Margin | Entropy", DefaultValueFactory = _ => UncertaintyMeasure.Margin };
-        var diversity = new Option<int>("--diversity") { Description = "Shortlist this many times --query most uncertain images and pick a spread-out batch (1 = plain uncertainty)", DefaultValueFactory = _ => 1 };
+        var defaults = new ActiveLearningOptions();
+        var rounds = new Option<int>("--rounds") { Description = "Query rounds", DefaultValueFactory = _ => defaults.Rounds };
+        var query = new Option<int>("--query") { Description = "Images queried per round", DefaultValueFactory = _ => defaults.QueryPerRound };
+        var initial = new Option<int>("--initial-per-class") { Description = "Labelled images per class at the start", DefaultValueFactory = _ => defaults.InitialPerClass };
+        var measure = new Option<UncertaintyMeasure>("--measure") { Description = "LeastConfidence | Margin | Entropy", DefaultValueFactory = _ => defaults.Measure };
+        var diversity = new Option<int>("--diversity") { Description = "Shortlist this many times --query most uncertain images and pick a spread-out batch (1 = plain uncertainty)", DefaultValueFactory = _ => defaults.DiversityFactor };
         var seed = CommonOptions.Seed();
         var output = new Option<string>("--out") { Description = "Output folder", Required = true };
         var command = new Command("active-learn", "Uncertainty vs random sampling on frozen embeddings: rounds.csv and curve.png")

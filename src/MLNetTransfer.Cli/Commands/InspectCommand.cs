@@ -3,10 +3,6 @@ using System.Text.Json;
 using MLNetTransfer.Data;
 using MLNetTransfer.Onnx;
 using MLNetTransfer.Torch;
-using Microsoft.ML.OnnxRuntime;
-using Microsoft.ML.OnnxRuntime.Tensors;
-using SkiaSharp;
-using TorchSharp;
 
 namespace MLNetTransfer.Cli.Commands;
 
@@ -22,7 +18,7 @@ internal static class InspectCommand
         var images = new Option<string?>("--images") { Description = "Images (one folder per class, or a flat folder) to compare ORT and TorchSharp on" };
         var export = new Option<string?>("--export") { Description = "Write the imported network back to this ONNX file" };
         var json = new Option<bool>("--json") { Description = "JSON output (maxAbsDiff, top1Agreement, blocks, parameters, ...)" };
-        var size = new Option<int>("--image-size") { Description = "Image side for --images", DefaultValueFactory = _ => 224 };
+        var size = new Option<int>("--image-size") { Description = "Image side for --images", DefaultValueFactory = _ => OnnxTorchImporter.DefaultVerifySize };
         var command = new Command("inspect", "Check that an ONNX model imports into TorchSharp and matches ONNX Runtime") { model, images, export, json, size };
         command.SetAction(result => CliRunner.Guard(() =>
         {
@@ -61,41 +57,10 @@ internal static class InspectCommand
             .Where(f => ImageFolder.Extensions.Contains(Path.GetExtension(f)) && ImageFolder.Check(f) is null).Order().Take(64).ToList()
             : throw new DirectoryNotFoundException($"{dir}: image folder not found.");
         if (files.Count == 0) throw new BadInputException($"{dir}: no readable image.");
-        var input = new float[files.Count * 3 * size * size];
-        float[] mean = [0.485f, 0.456f, 0.406f], std = [0.229f, 0.224f, 0.225f];
-        for (int n = 0; n < files.Count; n++)
-        {
-            using var decoded = SKBitmap.Decode(files[n]);
-            using var bitmap = decoded.Resize(new SKImageInfo(size, size, SKColorType.Rgba8888, SKAlphaType.Unpremul), SKFilterQuality.Medium);
-            var px = bitmap.GetPixelSpan();
-            for (int p = 0; p < size * size; p++)
-                for (int c = 0; c < 3; c++) input[(n * 3 + c) * size * size + p] = (px[p * 4 + c] / 255f - mean[c]) / std[c];
-        }
-        var symbolic = OnnxModel.Parse(onnx.ToByteArray(), onnx.Source);
-        OnnxGraphEdits.MakeInputDimsSymbolic(symbolic, module.InputName, "N", null, "H", "W");
-        var twin = OnnxDequantizer.IsQuantized(symbolic) ? OnnxDequantizer.ToFloat(symbolic) : symbolic;
-        float[] Ort(OnnxModel m)
-        {
-            using var session = new InferenceSession(m.ToByteArray());
-            using var results = session.Run([NamedOnnxValue.CreateFromTensor(module.InputName, new DenseTensor<float>(input, [files.Count, 3, size, size]))]);
-            return results.First().AsTensor<float>().ToArray();
-        }
-        var reference = Ort(twin);
-        float[] torchOut;
-        using (torch.no_grad())
-        {
-            module.eval();
-            using var scope = torch.NewDisposeScope();
-            torchOut = module.forward(torch.tensor(input, [files.Count, 3, size, size])).data<float>().ToArray();
-        }
-        int classes = reference.Length / files.Count;
-        var original = OnnxDequantizer.IsQuantized(symbolic) ? Ort(symbolic) : reference;
-        int agree = 0;
-        for (int n = 0; n < files.Count; n++)
-            if (ArgMax(original, n * classes, classes) == ArgMax(torchOut, n * classes, classes)) agree++;
-        report["images"] = files.Count;
-        report["maxAbsDiff"] = reference.Zip(torchOut, (a, b) => Math.Abs(a - b)).Max();
-        report["top1Agreement"] = (double)agree / files.Count;
+        var check = OnnxTorchImporter.Verify(onnx, module, files, size);
+        report["images"] = check.Images;
+        report["maxAbsDiff"] = check.MaxAbsDiff;
+        report["top1Agreement"] = check.Top1Agreement;
     }
 
     // The pooled tensor, after the range clip an int8 twin puts on it (that is what the int8 model's embedding holds).
@@ -106,12 +71,5 @@ internal static class InspectCommand
         if (pool is null) return null;
         var clip = head!.FirstOrDefault(n => n.OpType == "Clip" && n.Input[0] == pool.Output[0]);
         return (clip ?? pool).Output[0];
-    }
-
-    private static int ArgMax(float[] v, int offset, int count)
-    {
-        int best = 0;
-        for (int i = 1; i < count; i++) if (v[offset + i] > v[offset + best]) best = i;
-        return best;
     }
 }

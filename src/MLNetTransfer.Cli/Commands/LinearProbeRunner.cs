@@ -64,13 +64,14 @@ internal static class OutputFiles
         WriteReport(outDir, report, title);
     }
 
-    public static void WriteReport(string outDir, ClassificationReport report, string title)
+    /// <summary>metrics.json, confusion.png and report.html (the figures first, then the confusion matrix).</summary>
+    public static void WriteReport(string outDir, ClassificationReport report, string title, params (string Caption, byte[] Png)[] figures)
     {
         Directory.CreateDirectory(outDir);
         report.Save(Path.Combine(outDir, "metrics.json"));
         var png = Path.Combine(outDir, "confusion.png");
         ConfusionMatrixPlot.SavePng(report.Confusion, png);
-        HtmlReport.Save(Path.Combine(outDir, "report.html"), report, title, [("Confusion matrix", File.ReadAllBytes(png))]);
+        HtmlReport.Save(Path.Combine(outDir, "report.html"), report, title, [.. figures, ("Confusion matrix", File.ReadAllBytes(png))]);
     }
 
     public static void PrintSummary(ClassificationReport report, string outDir)

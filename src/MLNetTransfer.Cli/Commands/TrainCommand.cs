@@ -19,12 +19,14 @@ internal static class TrainCommand
         var featureNode = CommonOptions.FeatureNode();
         var strategy = new Option<string>("--strategy") { Description = "linear-probe (frozen backbone + classical trainer) | head | partial | full | scratch (TorchSharp fine-tuning)", DefaultValueFactory = _ => "linear-probe" };
         strategy.AcceptOnlyFromAmong("linear-probe", "head", "partial", "full", "scratch");
-        var trainer = new Option<string>("--trainer") { Description = "lbfgs | sdca | svm | lightgbm", DefaultValueFactory = _ => "lbfgs" };
+        var trainer = new Option<string>("--trainer") { Description = "lbfgs | sdca | svm | lightgbm", DefaultValueFactory = _ => new LinearProbeOptions().Trainer.Name };
         trainer.AcceptOnlyFromAmong([.. ClassicalTrainers.All.Select(t => t.Name)]);
-        var epochs = new Option<int>("--epochs") { Description = "Epochs (fine-tuning strategies)", DefaultValueFactory = _ => 10 };
-        var batchSize = new Option<int>("--batch-size") { Description = "Batch size (fine-tuning strategies)", DefaultValueFactory = _ => 32 };
-        var lr = new Option<double>("--lr") { Description = "Learning rate (fine-tuning strategies)", DefaultValueFactory = _ => 1e-3 };
-        var imageSize = CommonOptions.ImageSize();
+        var defaults = new TransferLearningOptions();
+        var epochs = new Option<int>("--epochs") { Description = "Epochs (fine-tuning strategies)", DefaultValueFactory = _ => defaults.Epochs };
+        var batchSize = new Option<int>("--batch-size") { Description = "Batch size (fine-tuning strategies)", DefaultValueFactory = _ => defaults.BatchSize };
+        var lr = new Option<double>("--lr") { Description = "Learning rate (fine-tuning strategies)", DefaultValueFactory = _ => defaults.LearningRate };
+        var imageSize = CommonOptions.ImageSize(
+            $"Side of the square image the network sees (default: {defaults.ImageSize} for fine-tuning; for linear-probe the backbone's own, {CommonOptions.DefaultBackbone.InputSize} for {CommonOptions.DefaultBackbone.Name})");
         var cache = CommonOptions.Cache();
         var flip = CommonOptions.FlipAverage();
         var output = new Option<string>("--out") { Description = "Output folder", Required = true };
@@ -59,7 +61,7 @@ internal static class TrainCommand
                         Epochs = result.GetValue(epochs),
                         BatchSize = result.GetValue(batchSize),
                         LearningRate = result.GetValue(lr),
-                        ImageSize = result.GetValue(imageSize) ?? 96,
+                        ImageSize = result.GetValue(imageSize) ?? defaults.ImageSize,
                         Seed = result.GetValue(seed),
                         ContinueFrom = result.GetValue(continueFrom),
                     },

@@ -6,7 +6,7 @@ using MLNetTransfer.Training;
 
 namespace MLNetTransfer.Cli.Commands;
 
-/// <summary><c>train --strategy head|partial|full|scratch</c>: fine-tuning through the TransferLearning estimator.</summary>
+/// <summary><c>train --strategy head|partial|full|scratch</c>: fine-tuning through <see cref="TransferLearningTrainer"/>.</summary>
 internal sealed class TransferRunner
 {
     public required string TrainDir { get; init; }
@@ -34,46 +34,41 @@ internal sealed class TransferRunner
         var view = ml.Data.LoadImages(train);
         var keyed = ml.Transforms.Conversion.MapValueToKey("Label", keyOrdinality: Microsoft.ML.Transforms.ValueToKeyMappingEstimator.KeyOrdinality.ByValue)
             .Fit(view).Transform(view);
-        Options.WorkspacePath ??= Path.Combine(OutDir, "workspace");
+        var workspace = Options.WorkspacePath ?? Path.Combine(OutDir, "workspace");
         ConsoleProgress.Info(Quiet, $"train: {train.Count} images, {classes} classes; test: {test.Count}; strategy {Options.Strategy}; " +
             $"{(Options.Strategy == TransferStrategy.Scratch ? "scratch CNN" : Options.Backbone.Name)} at {Options.ImageSize} px, {Options.Epochs} epochs");
-        var estimator = new TransferLearningEstimator(Options);
         long total = (long)Options.Epochs * train.Count;
-        var chain = ConsoleProgress.Run(Quiet, "train", total, progress =>
+        var fitted = ConsoleProgress.Run(Quiet, "train", total, progress => new TransferLearningTrainer(Options with
         {
-            Options.Progress = (epoch, done, _) => progress(epoch * (long)train.Count + done);
-            Options.Log = Console.Error.WriteLine;
-            Options.ResumeCallback = done => Console.Error.WriteLine($"resuming: {done} of {Options.Epochs} epochs were done (checkpoint in {Options.WorkspacePath})");
-            Options.MetricsCallback = m => ConsoleProgress.Info(Quiet || !Console.IsOutputRedirected,
-                $"epoch {m.Epoch + 1} ({m.Phase}): loss {m.TrainLoss:F4} acc {m.TrainAccuracy:F3} val_loss {m.ValidationLoss:F4} val_acc {m.ValidationAccuracy:F3} {m.ImagesPerSecond:F0} img/s");
-            return estimator.Fit(keyed);
-        });
-        var run = estimator.LastRun!;
+            WorkspacePath = workspace,
+            Progress = (epoch, done, _) => progress(epoch * (long)train.Count + done),
+            Log = Console.Error.WriteLine,
+            ResumeCallback = done => Console.Error.WriteLine($"resuming: {done} of {Options.Epochs} epochs were done (checkpoint in {workspace})"),
+            MetricsCallback = m => ConsoleProgress.Info(Quiet || !Console.IsOutputRedirected,
+                $"epoch {m.Epoch + 1} ({m.Phase}): loss {m.TrainLoss:F4} acc {m.TrainAccuracy:F3} val_loss {m.ValidationLoss:F4} val_acc {m.ValidationAccuracy:F3} {m.ImagesPerSecond:F0} img/s"),
+        }).Fit(keyed));
+        var run = fitted.Run;
         // Like the linear-probe model.zip (and ML.NET's samples): the saved chain ends with the text label, so a plain app's
         // PredictionEngine with `string PredictedLabel` binds; Score stays the known-size probability vector Evaluate needs.
-        chain = chain.Append(ml.Transforms.Conversion.MapKeyToValue("PredictedLabel").Fit(chain.Transform(keyed)));
+        var chain = fitted.Append(ml.Transforms.Conversion.MapKeyToValue("PredictedLabel").Fit(fitted.Transform(keyed)));
         var model = new ImageClassifierModel(chain, keyed.Schema) { TrainSeconds = run.TrainSeconds };
         var report = ModelEvaluation.Evaluate(ml, model, test);
         report.Details["strategy"] = Options.Strategy.ToString();
         report.Details["backbone"] = Options.Strategy == TransferStrategy.Scratch ? "scratch-cnn" : Options.Backbone.Name;
         report.Details["imageSize"] = Options.ImageSize.ToString();
-        report.Details["epochs"] = run.Network.History.Count.ToString();
+        report.Details["epochs"] = run.History.Count.ToString();
         report.Details["trainImages"] = train.Count.ToString();
-        if (run.Network.StopReason is { } reason) report.Details["stopped"] = reason;
+        if (run.StopReason is { } reason) report.Details["stopped"] = reason;
 
         Directory.CreateDirectory(OutDir);
         model.Save(ml, Path.Combine(OutDir, "model.zip"));
         run.Onnx.Save(Path.Combine(OutDir, "model.onnx"));
         run.Network.Save(OutDir, Options); // for `explain` (Grad-CAM)
-        var csv = Path.Combine(Options.WorkspacePath, "metrics.csv");
+        var csv = Path.Combine(workspace, "metrics.csv");
         if (File.Exists(csv)) IO.AtomicFile.WriteAllBytes(Path.Combine(OutDir, "metrics.csv"), File.ReadAllBytes(csv));
-        var curves = TrainingCurvesPlot.Render(run.Network.History, Path.Combine(OutDir, "curves.png"));
-        report.Save(Path.Combine(OutDir, "metrics.json"));
-        var confusion = Path.Combine(OutDir, "confusion.png");
-        ConfusionMatrixPlot.SavePng(report.Confusion, confusion);
-        HtmlReport.Save(Path.Combine(OutDir, "report.html"), report, $"{Options.Strategy} on {report.Details["backbone"]}",
-            [("Training curves", curves), ("Confusion matrix", File.ReadAllBytes(confusion))]);
-        if (run.Network.StopReason is { } why) Console.Error.WriteLine($"note: {why}");
+        var curves = TrainingCurvesPlot.Render(run.History, Path.Combine(OutDir, "curves.png"));
+        OutputFiles.WriteReport(OutDir, report, $"{Options.Strategy} on {report.Details["backbone"]}", ("Training curves", curves));
+        if (run.StopReason is { } why) Console.Error.WriteLine($"note: {why}");
         return report;
     }
 }

@@ -35,7 +35,7 @@ public sealed class LinearHead : nn.Module<Tensor, Tensor>, IExportableHead
     void IExportableHead.AppendOnnx(GraphProto graph, string input, string output) => HeadOnnx.Gemm(graph, input, output, fc, "head_fc");
 }
 
-/// <summary>The seeds' Keras head: Dropout → Dense(1024, ReLU) → BatchNorm → Dense(classes).</summary>
+/// <summary>The classic Keras transfer-learning head: Dropout → Dense(1024, ReLU) → BatchNorm → Dense(classes).</summary>
 public sealed class KerasHead : nn.Module<Tensor, Tensor>, IExportableHead
 {
     private readonly Dropout dropout;

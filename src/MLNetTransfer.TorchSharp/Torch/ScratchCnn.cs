@@ -5,7 +5,7 @@ using OnnxDataType = MLNetTransfer.Onnx.Proto.TensorProto.Types.DataType;
 namespace MLNetTransfer.Torch;
 
 /// <summary>
-/// The seeds' baseline CNN as an ONNX graph with random (He-initialized) weights: three blocks of Conv 3×3 → ReLU →
+/// The from-scratch baseline CNN (what transfer learning is compared with) as an ONNX graph with random (He-initialized) weights: three blocks of Conv 3×3 → ReLU →
 /// MaxPool 2×2 (32, 64, 128 filters), then global average pooling. It goes through the same importer, trainer and exporter
 /// as a pretrained backbone; its embedding tensor is <see cref="EmbeddingName"/> (128-d).
 /// </summary>

@@ -5,25 +5,25 @@ using OnnxDataType = MLNetTransfer.Onnx.Proto.TensorProto.Types.DataType;
 namespace MLNetTransfer.Torch;
 
 /// <summary>Options of <see cref="TorchOnnxExporter.Export"/>.</summary>
-public sealed class ExportOptions
+public sealed record ExportOptions
 {
     /// <summary>Name of the scores output. Default <c>Score</c>.</summary>
-    public string OutputName { get; set; } = "Score";
+    public string OutputName { get; init; } = "Score";
 
     /// <summary>Append Softmax so the output is class probabilities. Default true.</summary>
-    public bool AppendSoftmax { get; set; } = true;
+    public bool AppendSoftmax { get; init; } = true;
 
     /// <summary>
     /// Prepend resize + normalization so the model takes float RGB in [0,1] at any size (what ML.NET's ExtractPixels
     /// with scale 1/255 gives). Default null: the model takes normalized tensors at the training size.
     /// </summary>
-    public PreprocessingSpec? Preprocessing { get; set; }
+    public PreprocessingSpec? Preprocessing { get; init; }
 
     /// <summary>When set, also output <c>PredictedLabel</c> [N] strings (argmax looked up in these names). Default null.</summary>
-    public IReadOnlyList<string>? Labels { get; set; }
+    public IReadOnlyList<string>? Labels { get; init; }
 
     /// <summary>Default-domain opset of the file (at least 13). Default 13.</summary>
-    public int Opset { get; set; } = 13;
+    public int Opset { get; init; } = 13;
 }
 
 /// <summary>

@@ -5,9 +5,37 @@ using static TorchSharp.torch;
 
 namespace MLNetTransfer.Training;
 
-/// <summary>A network trained by <see cref="TransferLearningTrainer"/>: body (cut at the embedding) + head, and how to feed it.</summary>
+/// <summary>
+/// A fine-tuned network: body (cut at the embedding) + head, and how to feed it. Made by <see cref="TransferLearningTrainer"/>
+/// (see <see cref="TrainingRun.Network"/>), or without ML.NET by <see cref="Train"/> and <see cref="Transfer"/> on decoded images.
+/// </summary>
 public sealed class TrainedNetwork : IDisposable
 {
+    /// <summary>
+    /// Trains on decoded images, outside ML.NET (the fine-tuning <see cref="TransferLearningTrainer"/> runs):
+    /// <paramref name="trainLabels"/>[i] is the index in <paramref name="labels"/> of image i.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">An option is out of range; the message names it.</exception>
+    /// <exception cref="ArgumentException">Fewer than two classes, or an empty training set.</exception>
+    public static TrainedNetwork Train(ImagePixelStore train, int[] trainLabels, ImagePixelStore? validation, int[]? validationLabels,
+        IReadOnlyList<string> labels, TransferLearningOptions options, CancellationToken cancel = default) =>
+        FineTuningLoop.Train(train, trainLabels, validation, validationLabels, labels, Checked(options), cancel);
+
+    /// <summary>
+    /// Trains a new head (and, per the strategy, later blocks) on the body of <paramref name="source"/>, a network trained on
+    /// another task: the task-A → task-B transfer. The body's normalization is kept; with <see cref="TransferStrategy.HeadOnly"/>
+    /// the shared layers do not change. <see cref="TransferLearningOptions.ContinueFrom"/> is not read.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">An option is out of range; the message names it.</exception>
+    /// <exception cref="ArgumentException">Fewer than two classes, or an empty training set.</exception>
+    public static TrainedNetwork Transfer(TrainedNetwork source, ImagePixelStore train, int[] trainLabels, ImagePixelStore? validation,
+        int[]? validationLabels, IReadOnlyList<string> labels, TransferLearningOptions options, CancellationToken cancel = default) =>
+        FineTuningLoop.Transfer(source ?? throw new ArgumentNullException(nameof(source)), train, trainLabels, validation, validationLabels, labels,
+            Checked(options), cancel);
+
+    private static TransferLearningOptions Checked(TransferLearningOptions options) =>
+        (options ?? throw new ArgumentNullException(nameof(options))).Validate();
+
     internal TrainedNetwork(OnnxTorchModule body, nn.Module<Tensor, Tensor> head, IReadOnlyList<string> labels, int imageSize,
         ImageNormalization normalization, IReadOnlyList<EpochMetrics> history, string? stopReason)
     {
@@ -55,8 +83,8 @@ public sealed class TrainedNetwork : IDisposable
     });
 
     /// <summary>
-    /// The network as a fitted ML.NET model (what the TransferLearning estimator returns), for networks trained directly
-    /// with <see cref="TransferLearningTrainer"/> (e.g. <see cref="TransferLearningTrainer.Transfer"/>): image column in
+    /// The network as a fitted ML.NET model (the scoring chain <see cref="TransferLearningTrainer"/> returns), for networks
+    /// trained directly with <see cref="Train"/> or <see cref="Transfer"/>: image column in
     /// (a path, or encoded bytes, as in <paramref name="input"/>), ML.NET's multiclass columns out — <c>Score</c>, a
     /// known-size probability vector in <see cref="Labels"/> order, and <c>PredictedLabel</c>, a scalar key whose key
     /// values are <see cref="Labels"/>. It needs no label column and survives <c>mlContext.Model.Save/Load</c>.
@@ -137,25 +165,14 @@ public sealed class TrainedNetwork : IDisposable
             throw new FileNotFoundException($"{file}: no TorchSharp network here; Grad-CAM needs a model trained with --strategy head|partial|full|scratch.", file);
         var info = System.Text.Json.JsonSerializer.Deserialize<NetworkInfo>(File.ReadAllText(file))
             ?? throw new InvalidDataException($"{file}: unreadable.");
-        OnnxTorchModule body;
-        int width;
         var normalization = new ImageNormalization(info.Mean, info.Std) { ChannelOrder = info.ChannelOrder, PixelScale = info.PixelScale };
-        if (info.Strategy == TransferStrategy.Scratch)
-        {
-            body = OnnxTorchImporter.Import(ScratchCnn.Build(info.Seed));
-            body.CutAt(ScratchCnn.EmbeddingName);
-            width = ScratchCnn.EmbeddingDimension;
-        }
-        else
-        {
-            var backbone = info.BackboneName is { } name && Backbones.BackboneCatalog.All.FirstOrDefault(b => b.Name == name) is { } known ? known
-                : Backbones.BackboneCatalog.FromOnnxFile(info.BackbonePath!, info.EmbeddingTensor);
-            body = BackboneImport.Body(backbone, assets, info.EmbeddingTensor);
-            width = backbone.Embedding.Dimension;
-            // The mean image is not copied into network.json: it comes from the backbone's own files again.
-            if (info.HasMeanImage) normalization = normalization with { MeanImage = backbone.Normalization(assets).MeanImage, MeanImageSize = backbone.MeanImage?.Size ?? 0 };
-        }
-        nn.Module<Tensor, Tensor> head = info.Head == HeadKind.Keras ? new KerasHead(width, info.Labels.Length, info.Dropout) : new LinearHead(width, info.Labels.Length, info.Dropout);
+        var backbone = info.Strategy == TransferStrategy.Scratch ? Backbones.BackboneCatalog.MobileNetV2Int8 // not read for the scratch CNN
+            : info.BackboneName is { } name && Backbones.BackboneCatalog.All.FirstOrDefault(b => b.Name == name) is { } known ? known
+            : Backbones.BackboneCatalog.FromOnnxFile(info.BackbonePath!, info.EmbeddingTensor);
+        var (body, width) = NetworkBuilder.Body(info.Strategy, backbone, assets, info.Seed, info.EmbeddingTensor);
+        // The mean image is not copied into network.json: it comes from the backbone's own files again.
+        if (info.HasMeanImage) normalization = normalization with { MeanImage = backbone.Normalization(assets).MeanImage, MeanImageSize = backbone.MeanImage?.Size ?? 0 };
+        var head = NetworkBuilder.Head(info.Head, width, info.Labels.Length, info.Dropout);
         body.load(Path.Combine(folder, "network-body.bin"));
         head.load(Path.Combine(folder, "network-head.bin"));
         return new TrainedNetwork(body, head, info.Labels, info.ImageSize, normalization.Validate(), [], null);

@@ -1,283 +1,191 @@
-using System.Diagnostics;
+using Microsoft.ML;
+using Microsoft.ML.Data;
 using MLNetTransfer.Data;
+using MLNetTransfer.Featurization;
+using MLNetTransfer.Hosting;
 using MLNetTransfer.Onnx;
 using MLNetTransfer.Torch;
-using TorchSharp;
-using TorchSharp.Modules;
-using static TorchSharp.torch;
 
 namespace MLNetTransfer.Training;
 
 /// <summary>
-/// The fine-tuning loop behind the TransferLearning estimator, usable on its own: import the backbone, cut it at the
-/// embedding, attach a head, train in phases (head warm-up, then unfrozen blocks), with the bottleneck cache when the
-/// frozen part sees no augmentation, early stopping, checkpoints in the workspace and resume.
+/// ML.NET estimator that fine-tunes a pretrained backbone (or trains the scratch CNN) on an image column (a path, or the
+/// encoded bytes) and a key label. <c>Fit</c> trains with TorchSharp, exports the network to ONNX, and returns an ML.NET
+/// chain (decode → ResizeImages → ExtractPixels → ApplyOnnxModel) that ends in ML.NET's multiclass columns:
+/// <c>Score</c>, a known-size vector of class probabilities in key order, and <c>PredictedLabel</c>, a scalar key of the
+/// label's key type. The chain takes the same kind of image column it was trained on, needs no label column, and survives
+/// <c>Model.Save/Load</c>; the fitted <see cref="TransferLearningTransformer"/> also gives the run (network, ONNX export,
+/// epoch history) until it is saved. Create it with <c>mlContext.MulticlassClassification.Trainers.TransferLearning(options)</c>,
+/// which logs through <c>mlContext.Log</c> and stops on <c>mlContext.CancelExecution()</c>.
 /// </summary>
-public static class TransferLearningTrainer
+public sealed class TransferLearningTrainer : IEstimator<TransferLearningTransformer>
 {
-    /// <summary>Trains on decoded images; <paramref name="labels"/>[i] is the class of index i.</summary>
-    /// <exception cref="ArgumentException">Fewer than two classes, or an empty training set.</exception>
-    public static TrainedNetwork Train(ImagePixelStore train, int[] trainLabels, ImagePixelStore? validation, int[]? validationLabels,
-        IReadOnlyList<string> labels, TransferLearningOptions options, CancellationToken cancel = default) =>
-        Train(train, trainLabels, validation, validationLabels, labels, options, pretrained: null, cancel);
+    private readonly MLNetEnvironment env;
+    private readonly MLContext ml;
+
+    /// <summary>Creates the trainer with an environment of its own (prefer the catalog method, which uses the caller's).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">An option is out of range; the message names it.</exception>
+    /// <exception cref="ArgumentException">A column name is empty, or the backbone is missing or has multi-block features.</exception>
+    public TransferLearningTrainer(TransferLearningOptions options) : this(options, null) { }
+
+    internal TransferLearningTrainer(TransferLearningOptions options, MLNetEnvironment? env)
+    {
+        Options = (options ?? throw new ArgumentNullException(nameof(options))).Validate();
+        this.env = env ?? MLNetEnvironment.Private(options.Seed);
+        ml = new MLContext(options.Seed);
+    }
+
+    /// <summary>The options (validated when the trainer was created).</summary>
+    public TransferLearningOptions Options { get; }
+
+    /// <summary>Called as each image row is read and checked: (from the validation set, 0-based row).</summary>
+    internal Action<bool, int>? RowRead { get; init; }
+
+    /// <summary>Called once the training/validation split is made: (training images, validation images).</summary>
+    internal Action<int, int>? SplitMade { get; init; }
+
+    /// <summary>Trains and returns the ML.NET scoring chain, with the run (<see cref="TransferLearningTransformer.Run"/>).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The label is not a key, or the image column is neither text nor bytes.</exception>
+    /// <exception cref="ArgumentException">Fewer than two classes, or an empty validation split.</exception>
+    /// <exception cref="InvalidDataException">An image does not decode (the message names the file or the row).</exception>
+    public TransferLearningTransformer Fit(IDataView input)
+    {
+        GetOutputSchema(SchemaShapes.FromSchema(input.Schema));
+        bool bytes = SchemaShapes.RequireImage(SchemaShapes.FromSchema(input.Schema), Options.ImageColumnName);
+        if (Options.ValidationSet is { } given) CheckSameImageKind(given, bytes);
+        var labels = KeyNames(input.Schema[Options.LabelColumnName]);
+        var rows = Read(input, bytes, "training data", validation: false);
+        var present = rows.Select(r => r.Label).Distinct().Count();
+        if (present < 2) throw new ArgumentException($"Training needs images of at least 2 classes; the data has {present} ({rows.Count} rows).");
+
+        List<ImageRow> train = rows, validation = [];
+        if (Options.ValidationSet is { } explicitValidation) validation = Read(explicitValidation, bytes, "validation set", validation: true);
+        else if (Options.ValidationFraction > 0)
+        {
+            var split = Stratified.Split(rows, r => r.Label.ToString(), Options.ValidationFraction, Options.Seed);
+            (train, validation) = ([.. split.Train], [.. split.Validation]);
+        }
+        if (Options.EarlyStopping is not null && validation.Count == 0)
+            throw new ArgumentException("Early stopping needs validation data, but the validation split is empty: set ValidationFraction (e.g. 0.1) or ValidationSet.");
+
+        SplitMade?.Invoke(train.Count, validation.Count);
+        int networkSize = FineTuningLoop.NetworkSize(Options);
+        var (w, h) = bytes ? DecodeSize.ForEncoded(train.Select(r => r.Bytes!), networkSize) : DecodeSize.ForFiles(train.Select(r => r.Source), networkSize);
+        const string channel = "TransferLearning";
+        env.Info(channel, $"{train.Count} training and {validation.Count} validation images, {labels.Length} classes; decoded at {w}x{h}, " +
+                          $"network input {Options.ImageSize} px; strategy {Options.Strategy}, {Options.Epochs} epochs, batch {Options.BatchSize}.");
+        var trainStore = DecodeAll(train, bytes, w, h);
+        var validationStore = validation.Count > 0 ? DecodeAll(validation, bytes, w, h) : null;
+        var callback = Options.MetricsCallback;
+        var log = Options.Log;
+        var options = Options with
+        {
+            MetricsCallback = m =>
+            {
+                env.Info(channel, $"epoch {m.Epoch + 1} ({m.Phase}): loss {m.TrainLoss:F4}, accuracy {m.TrainAccuracy:F3}, validation loss {m.ValidationLoss:F4}, " +
+                                  $"validation accuracy {m.ValidationAccuracy:F3}, learning rate {m.LearningRate:G3}, {m.ImagesPerSecond:F0} img/s");
+                callback?.Invoke(m);
+            },
+            Log = message => { env.Info(channel, message); log?.Invoke(message); },
+        };
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        using var cancel = env.WatchCancellation();
+        var network = FineTuningLoop.Train(trainStore, [.. train.Select(r => r.Label)], validationStore,
+            validation.Count > 0 ? [.. validation.Select(r => r.Label)] : null, labels, options, cancel.Token);
+        if (network.StopReason is { } reason) env.Info(channel, $"stopped: {reason}");
+        double seconds = watch.Elapsed.TotalSeconds;
+        var onnx = network.Export();
+        return new TransferLearningTransformer(BuildChain(onnx.ToByteArray(), labels, w, h, input), new TrainingRun(network, onnx, seconds, w, h));
+    }
+
+    // The ML.NET scoring chain around an exported network.
+    private ITransformer BuildChain(byte[] onnx, IReadOnlyList<string> labels, int decodeWidth, int decodeHeight, IDataView input) =>
+        ScoringChain.Build(ml, onnx, labels, decodeWidth, decodeHeight, Options.ImageColumnName,
+            SchemaShapes.RequireImage(SchemaShapes.FromSchema(input.Schema), Options.ImageColumnName),
+            Options.ScoreColumnName, Options.PredictedLabelColumnName, input);
 
     /// <summary>
-    /// Trains a new head (and, per the strategy, later blocks) on a body that was itself trained on another task:
-    /// the task-A → task-B transfer. The body's normalization is kept; with <see cref="TransferStrategy.HeadOnly"/> the
-    /// shared layers do not change.
+    /// Input: the image column (path text or encoded bytes) and the label (key). Output: adds <c>Score</c> (known-size float
+    /// vector) and <c>PredictedLabel</c> (scalar key).
     /// </summary>
-    public static TrainedNetwork Transfer(TrainedNetwork source, ImagePixelStore train, int[] trainLabels, ImagePixelStore? validation,
-        int[]? validationLabels, IReadOnlyList<string> labels, TransferLearningOptions options, CancellationToken cancel = default) =>
-        Train(train, trainLabels, validation, validationLabels, labels, options, (source.Body, source.Normalization, EmbeddingWidth(source)), cancel);
-
-    private static int EmbeddingWidth(TrainedNetwork network) =>
-        (int)network.Head.parameters().First(p => p.dim() == 2).shape[^1];
-
-    private static TrainedNetwork Train(ImagePixelStore train, int[] trainLabels, ImagePixelStore? validation, int[]? validationLabels,
-        IReadOnlyList<string> labels, TransferLearningOptions options, (OnnxTorchModule Body, ImageNormalization Normalization, int Width)? pretrained,
-        CancellationToken cancel)
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
-        if (labels.Count < 2) throw new ArgumentException($"Training needs at least 2 classes; got {labels.Count}.");
-        if (train.Count == 0) throw new ArgumentException("The training set is empty.");
-        if (options.Strategy != TransferStrategy.Scratch && options.Backbone.Embedding.PooledBlocks.Count > 0)
-            throw new ArgumentException($"Backbone '{options.Backbone.Name}' has multi-block features, which are for featurization only; " +
-                                        "fine-tune its single-cut variant (e.g. mobilenetv2-dequantized).");
-        torch.manual_seed(options.Seed);
-        if (options.ContinueFrom is { } folder && pretrained is null)
-        {
-            // Continued training: the saved body and head are the starting point; the classes must be the same.
-            var saved = TrainedNetwork.Load(folder, options.Assets);
-            if (!saved.Labels.SequenceEqual(labels))
-                throw new ArgumentException($"{folder}: the saved network predicts [{string.Join(", ", saved.Labels)}], the data has [{string.Join(", ", labels)}].");
-            return Continue(saved, train, trainLabels, validation, validationLabels, options, cancel);
-        }
-        var (body, normalization) = pretrained is { } p ? (p.Body, p.Normalization) : CreateBody(options);
-        int embedding = pretrained?.Width ?? (options.Strategy == TransferStrategy.Scratch ? ScratchCnn.EmbeddingDimension : options.Backbone.Embedding.Dimension);
-        nn.Module<Tensor, Tensor> head = options.Head == HeadKind.Keras
-            ? new KerasHead(embedding, labels.Count, options.DropoutRate)
-            : new LinearHead(embedding, labels.Count, options.DropoutRate);
-        return Fit(body, head, normalization, train, trainLabels, validation, validationLabels, labels, options, cancel);
+        SchemaShapes.RequireImage(inputSchema, Options.ImageColumnName);
+        if (SchemaShapes.Find(inputSchema, Options.LabelColumnName) is not { } label)
+            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Label column '{Options.LabelColumnName}' not found.");
+        if (!label.IsKey || label.Kind != SchemaShape.Column.VectorKind.Scalar)
+            throw new ArgumentOutOfRangeException(nameof(inputSchema),
+                $"Schema mismatch for label column '{Options.LabelColumnName}': expected Key, got {label.ItemType}{(label.Kind == SchemaShape.Column.VectorKind.Scalar ? "" : " vector")}. " +
+                $"Add ml.Transforms.Conversion.MapValueToKey(\"{Options.LabelColumnName}\") before the trainer.");
+        var columns = inputSchema.Where(c => c.Name != Options.ScoreColumnName && c.Name != Options.PredictedLabelColumnName).ToList();
+        columns.Add(SchemaShapes.Column(Options.ScoreColumnName, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single));
+        // The predicted key carries the label's key values, as ML.NET's multiclass trainers declare (MapKeyToValue needs them).
+        columns.Add(SchemaShapes.Column(Options.PredictedLabelColumnName, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.UInt32, isKey: true,
+            new SchemaShape(label.Annotations.Where(a => a.Name == "KeyValues"))));
+        return new SchemaShape(columns);
     }
 
-    private static TrainedNetwork Continue(TrainedNetwork saved, ImagePixelStore train, int[] trainLabels, ImagePixelStore? validation,
-        int[]? validationLabels, TransferLearningOptions options, CancellationToken cancel)
+    private void CheckSameImageKind(IDataView validation, bool bytes)
     {
-        // The saved network fixes architecture, sizes and normalization; everything else comes from the caller.
-        var continued = options.Copy();
-        continued.Strategy = options.Strategy == TransferStrategy.Scratch ? TransferStrategy.FullFineTune : options.Strategy;
-        continued.BackboneLrFactor = options.Strategy == TransferStrategy.Scratch ? 1.0 : options.BackboneLrFactor;
-        continued.ImageSize = saved.ImageSize;
-        return Fit(saved.Body, saved.Head, saved.Normalization, train, trainLabels, validation, validationLabels, saved.Labels, continued, cancel);
+        bool validationBytes = SchemaShapes.RequireImage(SchemaShapes.FromSchema(validation.Schema), Options.ImageColumnName);
+        if (validationBytes != bytes)
+            throw new ArgumentOutOfRangeException(nameof(validation),
+                $"Schema mismatch for image column '{Options.ImageColumnName}' of the validation set: expected {(bytes ? "Vector<Byte> (encoded image)" : "String (image path)")} like the training data.");
     }
 
-    private static TrainedNetwork Fit(OnnxTorchModule body, nn.Module<Tensor, Tensor> head, ImageNormalization normalization, ImagePixelStore train,
-        int[] trainLabels, ImagePixelStore? validation, int[]? validationLabels, IReadOnlyList<string> labels, TransferLearningOptions options,
-        CancellationToken cancel)
+    /// <summary>One labelled image: a path, or encoded bytes (then <see cref="Source"/> names the row).</summary>
+    private sealed record ImageRow(string Source, byte[]? Bytes, int Label);
+
+    private List<ImageRow> Read(IDataView data, bool bytes, string what, bool validation)
     {
-        // A checkpoint is only resumed for the same settings, the same data (count and label sum as a cheap check) and
-        // the same starting weights (another backbone file, another task-A network, another saved network to continue).
-        var settings = TrainingFingerprint.Of(options, $"{train.Count} images, {labels.Count} classes, label sum {trainLabels.Sum()}, {validation?.Count ?? 0} validation",
-            WeightsDigest(body, head));
-        using var workspace = new TrainingWorkspace(options.WorkspacePath, settings, options.Log);
-        int size = options.Strategy == TransferStrategy.Scratch ? options.ImageSize : options.Backbone.NetworkSizeFor(options.ImageSize);
-        var run = new Run(body, head, train, trainLabels, validation, validationLabels, options, new BatchTransforms(size, normalization), workspace, cancel);
-        var stopReason = run.Execute();
-        return new TrainedNetwork(body, head, labels, size, normalization, run.History, stopReason);
+        var keys = data.GetColumn<uint>(Options.LabelColumnName).ToList();
+        var rows = new List<ImageRow>(keys.Count);
+        if (bytes)
+        {
+            var column = data.Schema[Options.ImageColumnName];
+            using var cursor = data.GetRowCursor([column]);
+            var getter = cursor.GetGetter<VBuffer<byte>>(column);
+            VBuffer<byte> buffer = default;
+            int i = 0;
+            while (cursor.MoveNext())
+            {
+                getter(ref buffer);
+                var encoded = buffer.DenseValues().ToArray();
+                string source = $"Row {i} of the {what}, column '{Options.ImageColumnName}'";
+                // Checked here, where the row is known: inside ML.NET's cursor a bad image surfaces without its position.
+                if (EncodedImageDecoder.Problem(encoded) is { } problem) throw new InvalidDataException($"{source}: {problem}.");
+                if (keys[i] > 0) rows.Add(new ImageRow(source, encoded, (int)keys[i] - 1)); // key 0 = missing label: left out
+                RowRead?.Invoke(validation, i);
+                i++;
+            }
+            return rows;
+        }
+        var paths = data.GetColumn<string>(Options.ImageColumnName).ToList();
+        for (int i = 0; i < paths.Count; i++)
+        {
+            if (keys[i] > 0) rows.Add(new ImageRow(paths[i], null, (int)keys[i] - 1));
+            RowRead?.Invoke(validation, i);
+        }
+        return rows;
     }
 
-    private static string WeightsDigest(params nn.Module[] modules)
+    private ImagePixelStore DecodeAll(List<ImageRow> rows, bool bytes, int width, int height)
     {
-        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
-        using var _ = torch.no_grad();
-        foreach (var p in modules.SelectMany(m => m.parameters()))
-            hash.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(p.detach().cpu().contiguous().data<float>().ToArray().AsSpan()));
-        return Convert.ToHexStringLower(hash.GetHashAndReset())[..16];
+        if (!bytes) return ImagePixelStore.Decode([.. rows.Select(r => r.Source)], width, height);
+        // The very steps the saved chain runs at prediction time, so training sees the pixels serving will see.
+        var view = ml.Data.LoadFromEnumerable(rows.Select(r => new BytesRow { Image = r.Bytes! }));
+        var decoded = ScoringChain.Decode(ml, nameof(BytesRow.Image), bytes: true, width, height, asFloat: false).Fit(view).Transform(view);
+        return ImagePixelStore.FromDecoded(decoded, FeaturizerGraph.InputName, rows.Count, width, height,
+            (row, ex) => new InvalidDataException($"{rows[Math.Min(row, rows.Count - 1)].Source}: corrupt or unsupported image ({ex.GetBaseException().Message})", ex));
     }
 
-    private static (OnnxTorchModule Body, ImageNormalization Normalization) CreateBody(TransferLearningOptions options)
+    private static string[] KeyNames(DataViewSchema.Column label)
     {
-        if (options.Strategy == TransferStrategy.Scratch)
-        {
-            var scratch = OnnxTorchImporter.Import(ScratchCnn.Build(options.Seed));
-            scratch.CutAt(ScratchCnn.EmbeddingName);
-            return (scratch, new ImageNormalization([0.5f, 0.5f, 0.5f], [0.25f, 0.25f, 0.25f]));
-        }
-        return (BackboneImport.Body(options.Backbone, options.Assets), options.Backbone.Normalization(options.Assets));
+        VBuffer<ReadOnlyMemory<char>> names = default;
+        try { label.GetKeyValues(ref names); }
+        catch (InvalidOperationException) { return [.. Enumerable.Range(0, (int)((KeyDataViewType)label.Type).Count).Select(i => i.ToString())]; }
+        return [.. names.DenseValues().Select(n => n.ToString())];
     }
 
-    /// <summary>One training run's state.</summary>
-    private sealed class Run(OnnxTorchModule body, nn.Module<Tensor, Tensor> head, ImagePixelStore train, int[] trainLabels,
-        ImagePixelStore? validation, int[]? validationLabels, TransferLearningOptions o, BatchTransforms transforms,
-        TrainingWorkspace workspace, CancellationToken cancel)
-    {
-        public List<EpochMetrics> History { get; } = [];
-        private readonly int bodyBlocks = body.Blocks.Count(b => b.Name != "head");
-
-        public string? Execute()
-        {
-            var phases = Phases();
-            long stepsPerEpoch = (train.Count + o.BatchSize - 1) / o.BatchSize;
-            long totalSteps = stepsPerEpoch * o.Epochs;
-            var resume = workspace.TryResume(body, head);
-            if (resume is not null)
-            {
-                History.AddRange(resume.History);
-                o.EarlyStopping?.Restore(resume.Best, resume.BestEpoch, resume.Wait);
-                o.ResumeCallback?.Invoke(resume.NextEpoch);
-            }
-            int epoch = resume?.NextEpoch ?? 0;
-            string? stop = null;
-            foreach (var (phase, from, to, frozen) in phases)
-            {
-                if (epoch >= to || stop is not null) continue;
-                body.Freeze(frozen);
-                using var cache = o.Augmentation == Augment.None && frozen > 0 ? FeatureCache.Build(body, frozen, bodyBlocks, transforms, train, validation, o.BatchSize, workspace.Folder) : null;
-                using var optimizer = CreateOptimizer(frozen);
-                workspace.LoadOptimizer(optimizer, phase, resume);
-                resume = null;
-                for (; epoch < to && stop is null; epoch++)
-                {
-                    cancel.ThrowIfCancellationRequested();
-                    var metrics = TrainEpoch(epoch, phase, frozen, cache, optimizer, stepsPerEpoch, totalSteps, out bool nan);
-                    History.Add(metrics);
-                    o.MetricsCallback?.Invoke(metrics);
-                    workspace.Log(History);
-                    if (nan)
-                    {
-                        stop = $"the training loss became NaN in epoch {epoch + 1}; kept the best weights so far (lower the learning rate).";
-                        if (!workspace.RestoreBest(body, head)) throw new InvalidOperationException($"Training diverged: {stop} No epoch finished cleanly, so there is no model to keep.");
-                        break;
-                    }
-                    bool improved = true;
-                    if (o.EarlyStopping is { } es)
-                    {
-                        double value = es.Metric == EarlyStoppingMetric.Loss ? metrics.ValidationLoss : metrics.ValidationAccuracy;
-                        (improved, bool halt) = es.Update(epoch, value);
-                        if (halt) stop = $"early stopping after epoch {epoch + 1}: no {es.Metric.ToString().ToLowerInvariant()} improvement for {es.Patience} epochs (best epoch {es.BestEpoch + 1}).";
-                    }
-                    if (improved) workspace.SaveBest(body, head);
-                    workspace.SaveCheckpoint(body, head, optimizer, phase, epoch + 1, History, o.EarlyStopping);
-                }
-            }
-            if (o.EarlyStopping is not null && stop is not null) workspace.RestoreBest(body, head);
-            return stop;
-        }
-
-        private List<(string Phase, int From, int To, int Frozen)> Phases() => o.Strategy switch
-        {
-            TransferStrategy.HeadOnly => [("train", 0, o.Epochs, bodyBlocks)],
-            TransferStrategy.PartialRetrain => [("warmup", 0, Math.Min(o.WarmupEpochs, o.Epochs), bodyBlocks),
-                ("finetune", Math.Min(o.WarmupEpochs, o.Epochs), o.Epochs, Math.Max(0, bodyBlocks - Math.Max(1, o.UnfrozenBlocks)))],
-            TransferStrategy.FullFineTune or TransferStrategy.Scratch => [("train", 0, o.Epochs, 0)],
-            _ => throw new ArgumentOutOfRangeException(nameof(o), $"Unknown strategy {o.Strategy}."),
-        };
-
-        private optim.Optimizer CreateOptimizer(int frozen)
-        {
-            // Head at the base rate; unfrozen blocks lower, earlier ones lower still (layer-wise decay).
-            var groups = new List<(IEnumerable<Parameter> Params, double Factor)> { (head.parameters(), 1.0) };
-            bool pretrained = o.Strategy != TransferStrategy.Scratch;
-            for (int b = frozen; b < bodyBlocks; b++)
-            {
-                double factor = !pretrained ? 1.0 : o.BackboneLrFactor * (o.Strategy == TransferStrategy.FullFineTune ? Math.Pow(o.LayerwiseLrFactor, bodyBlocks - 1 - b) : 1.0);
-                var ps = body.ParametersOf(b, b + 1).ToList();
-                if (ps.Count > 0) groups.Add((ps, factor));
-            }
-            factors = [.. groups.Select(g => g.Factor)];
-            double lr = o.LearningRate, wd = o.WeightDecay;
-            return o.Optimizer switch
-            {
-                OptimizerKind.Sgd => torch.optim.SGD(groups.Select(g => new SGD.ParamGroup(g.Params, lr * g.Factor, 0, 0, wd, false, false)), lr, 0, 0, wd),
-                OptimizerKind.SgdMomentum => torch.optim.SGD(groups.Select(g => new SGD.ParamGroup(g.Params, lr * g.Factor, 0.9, 0, wd, false, false)), lr, 0.9, 0, wd),
-                OptimizerKind.AdamW => torch.optim.AdamW(groups.Select(g => new AdamW.ParamGroup(g.Params, lr * g.Factor, 0.9, 0.999, 1e-8, wd, false, false)), lr, 0.9, 0.999, 1e-8, wd),
-                _ => torch.optim.Adam(groups.Select(g => new Adam.ParamGroup(g.Params, lr * g.Factor, 0.9, 0.999, 1e-8, wd, false, false)), lr, 0.9, 0.999, 1e-8, wd),
-            };
-        }
-
-        private double[] factors = [1.0];
-
-        private EpochMetrics TrainEpoch(int epoch, string phase, int frozen, FeatureCache? cache, optim.Optimizer optimizer,
-            long stepsPerEpoch, long totalSteps, out bool nan)
-        {
-            var watch = Stopwatch.StartNew();
-            torch.manual_seed(o.Seed * 1000L + epoch); // dropout masks repeat on resume
-            var order = Enumerable.Range(0, train.Count).ToArray();
-            new Random(o.Seed * 7919 + epoch).Shuffle(order);
-            var augmentRandom = new Random(o.Seed * 104729 + epoch);
-            body.train();
-            head.train();
-            double lossSum = 0, rate = o.LearningRate;
-            long correct = 0, seen = 0, step = epoch * stepsPerEpoch;
-            nan = false;
-            for (int start = 0; start < order.Length; start += o.BatchSize, step++)
-            {
-                using var scope = torch.NewDisposeScope();
-                var batch = order.AsSpan(start, Math.Min(o.BatchSize, order.Length - start)).ToArray();
-                var y = torch.tensor(batch.Select(i => (long)trainLabels[i]).ToArray());
-                var logits = Forward(batch, frozen, cache, train, augmentRandom, training: true);
-                var loss = nn.functional.cross_entropy(logits, y);
-                if (o.L1 > 0)
-                    loss = loss + o.L1 * head.parameters().Concat(body.parameters()).Where(p => p.requires_grad).Select(p => p.abs().sum()).Aggregate((a, b) => a + b);
-                float value = loss.item<float>();
-                if (float.IsNaN(value) || float.IsInfinity(value)) { nan = true; break; }
-                rate = o.Schedule.Rate(o.LearningRate, step, totalSteps, (int)stepsPerEpoch);
-                int g = 0;
-                foreach (var group in optimizer.ParamGroups) group.LearningRate = rate * factors[Math.Min(g++, factors.Length - 1)];
-                optimizer.zero_grad();
-                loss.backward();
-                optimizer.step();
-                lossSum += value * batch.Length;
-                correct += logits.argmax(1).eq(y).sum().item<long>();
-                seen += batch.Length;
-                o.Progress?.Invoke(epoch, seen, train.Count);
-            }
-            var (valLoss, valAccuracy) = validation is null ? (double.NaN, double.NaN) : Evaluate(frozen, cache);
-            double seconds = watch.Elapsed.TotalSeconds;
-            return new EpochMetrics(epoch, phase, seen == 0 ? double.NaN : lossSum / seen, seen == 0 ? 0 : (double)correct / seen,
-                valLoss, valAccuracy, rate, seconds, seen / Math.Max(seconds, 1e-9));
-        }
-
-        private (double Loss, double Accuracy) Evaluate(int frozen, FeatureCache? cache)
-        {
-            body.eval();
-            head.eval();
-            using var _ = torch.no_grad();
-            double lossSum = 0;
-            long correct = 0;
-            for (int start = 0; start < validation!.Count; start += o.BatchSize)
-            {
-                using var scope = torch.NewDisposeScope();
-                var batch = Enumerable.Range(start, Math.Min(o.BatchSize, validation.Count - start)).ToArray();
-                var y = torch.tensor(batch.Select(i => (long)validationLabels![i]).ToArray());
-                var logits = Forward(batch, frozen, cache, validation, null, training: false);
-                lossSum += nn.functional.cross_entropy(logits, y).item<float>() * batch.Length;
-                correct += logits.argmax(1).eq(y).sum().item<long>();
-            }
-            body.train();
-            head.train();
-            return (lossSum / validation.Count, (double)correct / validation.Count);
-        }
-
-        private Tensor Forward(int[] batch, int frozen, FeatureCache? cache, ImagePixelStore images, Random? random, bool training)
-        {
-            Tensor features;
-            if (cache is not null)
-            {
-                var boundary = cache.Batch(batch, validation: !ReferenceEquals(images, train));
-                features = frozen >= bodyBlocks ? boundary : body.ForwardFrom(boundary, frozen);
-            }
-            else
-            {
-                var x = transforms.ToInput(images.Batch(batch), training ? o.Augmentation : Augment.None, random);
-                if (frozen > 0 && training)
-                {
-                    Tensor boundary;
-                    using (torch.no_grad()) boundary = body.ForwardTo(x, frozen).detach(); // frozen part: no graph kept
-                    features = frozen >= bodyBlocks ? body.ForwardFrom(boundary, frozen) : body.ForwardFrom(boundary, frozen);
-                }
-                else features = body.forward(x);
-            }
-            return head.forward(features.flatten(1));
-        }
-    }
+    private sealed class BytesRow { public byte[] Image { get; set; } = []; }
 }

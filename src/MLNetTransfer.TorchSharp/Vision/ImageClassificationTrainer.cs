@@ -14,9 +14,10 @@ namespace MLNetTransfer.Vision;
 /// Input: the encoded image (<c>VBuffer&lt;byte&gt;</c> or <c>byte[]</c>) and a key label. Output, as ML.NET's: <c>Score</c>
 /// (class probabilities, a known-size vector summing to 1) and <c>PredictedLabel</c> (a key of the label's type). The
 /// fitted model needs no label column, works in a PredictionEngine and with <c>MulticlassClassification.Evaluate</c>, and
-/// survives <c>mlContext.Model.Save/Load</c>. Create it with <c>mlContext.MulticlassClassification.Trainers.ImageClassification</c>.
+/// survives <c>mlContext.Model.Save/Load</c>; before saving, <see cref="TransferLearningTransformer.Run"/> gives the network,
+/// its ONNX export and the epoch history. Create it with <c>mlContext.MulticlassClassification.Trainers.ImageClassification</c>.
 /// </summary>
-public sealed partial class ImageClassificationTrainer : IEstimator<ITransformer>
+public sealed partial class ImageClassificationTrainer : IEstimator<TransferLearningTransformer>
 {
     private const string Channel = nameof(ImageClassificationTrainer);
     private readonly MLNetEnvironment env;
@@ -34,19 +35,16 @@ public sealed partial class ImageClassificationTrainer : IEstimator<ITransformer
         env.Info(Channel, $"Architecture {options.Arch} runs {mapping.Description} (catalog entry '{backbone.Name}').");
     }
 
-    /// <summary>The last fit's run (network, ONNX export, per-epoch history), or null before <see cref="Fit"/>.</summary>
-    public TransferLearningRun? LastRun { get; private set; }
-
     /// <summary>Trains the classification layer and returns the scoring chain.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A column is missing or of the wrong type; the message names it and the expected type.</exception>
     /// <exception cref="InvalidDataException">A byte array is not an image; the message names the row.</exception>
-    public ITransformer Fit(IDataView input)
+    public TransferLearningTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
         GetOutputSchema(SchemaShapes.FromSchema(input.Schema));
         if (options.ValidationSet is { } validation) GetOutputSchema(SchemaShapes.FromSchema(validation.Schema));
         var transfer = ToTransferLearning();
-        var estimator = new TransferLearningEstimator(transfer, env)
+        var trainer = new TransferLearningTrainer(transfer, env)
         {
             RowRead = options.MetricsCallback is { } callback
                 ? (isValidation, index) => callback(new ImageClassificationMetrics
@@ -57,9 +55,7 @@ public sealed partial class ImageClassificationTrainer : IEstimator<ITransformer
             SplitMade = (train, _) => trainRows = train,
         };
         if (options.WorkspacePath is { } workspace) ForgetCachedValues(workspace);
-        var model = estimator.Fit(input);
-        LastRun = estimator.LastRun;
-        return model;
+        return trainer.Fit(input);
     }
 
     /// <summary>Input: the encoded image (vector of bytes) and the label (key). Output: adds Score (known-size float vector) and PredictedLabel (key).</summary>
@@ -71,7 +67,7 @@ public sealed partial class ImageClassificationTrainer : IEstimator<ITransformer
         if (image.Kind == SchemaShape.Column.VectorKind.Scalar || image.ItemType != NumberDataViewType.Byte)
             throw new ArgumentOutOfRangeException(nameof(inputSchema),
                 $"Schema mismatch for feature column '{options.FeatureColumnName}': expected Vector<Byte> (the encoded image, e.g. from ml.Transforms.LoadRawImageBytes), got {image.ItemType}{(image.Kind == SchemaShape.Column.VectorKind.Scalar ? "" : " vector")}.");
-        return new TransferLearningEstimator(ToTransferLearning(), env).GetOutputSchema(inputSchema);
+        return new TransferLearningTrainer(ToTransferLearning(), env).GetOutputSchema(inputSchema);
     }
 
     private TransferLearningOptions ToTransferLearning()

@@ -1,7 +1,7 @@
 namespace MLNetTransfer.Backbones;
 
 /// <summary>How <see cref="AssetResolver"/> downloads a missing asset. Defaults suit a slow home connection.</summary>
-public sealed class DownloadOptions
+public sealed record DownloadOptions
 {
     /// <summary>Attempts per file before giving up (transient errors: HTTP 5xx, 408, 429, a dropped connection, a timeout). Default 4.</summary>
     public int MaxAttempts { get; init; } = 4;

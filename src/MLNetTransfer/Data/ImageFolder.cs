@@ -3,32 +3,32 @@ using SkiaSharp;
 namespace MLNetTransfer.Data;
 
 /// <summary>Options of <see cref="ImageFolder.Scan"/>.</summary>
-public sealed class ImageFolderOptions
+public sealed record ImageFolderOptions
 {
     /// <summary>Open each file's header to skip unreadable ones (zero-byte, text named .jpg, unknown format). Default true.</summary>
-    public bool ValidateImages { get; set; } = true;
+    public bool ValidateImages { get; init; } = true;
 
     /// <summary>Follow symbolic links to folders (cycles are detected and skipped). Default false.</summary>
-    public bool FollowSymlinks { get; set; }
+    public bool FollowSymlinks { get; init; }
 
     /// <summary>Keep a seeded stratified sample of at most this many images per class. Default null (all).</summary>
-    public int? MaxPerClass { get; set; }
+    public int? MaxPerClass { get; init; }
 
     /// <summary>Seed of the sample. Default 1.</summary>
-    public int Seed { get; set; } = 1;
+    public int Seed { get; init; } = 1;
 
     /// <summary>
     /// Images with more pixels are skipped unread (a 12000×12000 image needs 576 MB decoded: a decompression bomb).
     /// Default <see cref="ImageFolder.DefaultMaxImagePixels"/> (100 megapixels).
     /// </summary>
-    public long MaxImagePixels { get; set; } = ImageFolder.DefaultMaxImagePixels;
+    public long MaxImagePixels { get; init; } = ImageFolder.DefaultMaxImagePixels;
 
     /// <summary>
     /// Accept a flat folder of images with no class sub-folders, for work that needs no labels (featurizing, finding
     /// neighbours, predicting): its images get the label <see cref="ImageFolder.Unlabeled"/> (empty). Sub-folders, when
     /// there are any, still give the labels. Default false (training needs labels).
     /// </summary>
-    public bool AllowUnlabeled { get; set; }
+    public bool AllowUnlabeled { get; init; }
 }
 
 /// <summary>The result of scanning a folder-per-class tree.</summary>

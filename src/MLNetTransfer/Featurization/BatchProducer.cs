@@ -37,9 +37,11 @@ internal sealed class BatchProducer : IDisposable
         if (options.CacheFolder is not null)
             cache = new EmbeddingCache(options.CacheFolder,
                 $"{options.Backbone.CacheKey}-{owner.DecodeWidth}x{owner.DecodeHeight}-{owner.NetworkSize}{(options.FlipAverage ? "-flipavg" : "")}", dimension);
-        worker = owner.BytesInput
-            ? Task.Factory.StartNew(() => ProduceFromBytes(input), cancel.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default)
-            : Task.Factory.StartNew(() => Produce(input, owner.DecodeChain.Transform(input)), cancel.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        worker = Task.Factory.StartNew(owner.BytesInput
+                ? () => Produce(() => new BytesReader(input, owner), (_, ex) => ex)
+                : () => Produce(() => new PathReader(input, owner.DecodeChain.Transform(input), owner, pixelsPerImage),
+                    (rowsSeen, ex) => ex is InvalidDataException or FileNotFoundException ? ex : Explain(input, rowsSeen, ex)),
+            cancel.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 
     /// <summary>The next batch (inference done), or null after the last row.</summary>
@@ -75,45 +77,30 @@ internal sealed class BatchProducer : IDisposable
         return true;
     }
 
-    private void Produce(IDataView input, IDataView decoded)
+    /// <summary>Fills batches from <paramref name="open"/>'s rows: cached embeddings are read, the other rows decoded.</summary>
+    private void Produce(Func<IRowReader> open, Func<long, Exception, Exception> explain)
     {
         long rowsSeen = 0;
         try
         {
-            var options = owner.Options;
-            var pixelColumn = decoded.Schema[FeaturizeImageTransformer.PixelColumn];
-            var pathColumn = decoded.Schema[options.InputColumnName];
-            using var cursor = decoded.GetRowCursor([pixelColumn, pathColumn]);
-            var getPixels = cursor.GetGetter<VBuffer<float>>(pixelColumn);
-            var getPath = cursor.GetGetter<ReadOnlyMemory<char>>(pathColumn);
-            VBuffer<float> pixels = default;
-            ReadOnlyMemory<char> path = default;
+            using var reader = open();
+            int batchSize = owner.Options.BatchSize;
             bool more = true;
             while (more && !cancel.IsCancellationRequested)
             {
-                var batch = new Decoded(options.BatchSize, pixelsPerImage, dimension);
-                while (batch.Count < options.BatchSize && (more = cursor.MoveNext()))
+                var batch = new Decoded(batchSize, pixelsPerImage, dimension);
+                while (batch.Count < batchSize && (more = reader.MoveNext()))
                 {
-                    getPath(ref path);
-                    var file = options.ImageFolder is null ? path.ToString() : Path.Combine(options.ImageFolder, path.ToString());
-                    if (!File.Exists(file)) throw new FileNotFoundException($"{file}: image file not found.", file);
                     rowsSeen++;
                     int row = batch.Count++;
-                    batch.Sources[row] = file;
+                    batch.Sources[row] = reader.Source;
                     if (cache is not null)
                     {
-                        var key = EmbeddingCache.KeyOf(File.ReadAllBytes(file));
+                        var key = EmbeddingCache.KeyOf(reader.Content());
                         if (cache.TryRead(key, batch.Cached.AsSpan(row * dimension, dimension))) continue;
                         batch.Keys[row] = key;
                     }
-                    try { getPixels(ref pixels); }
-                    catch (Exception ex) when (ex is not OperationCanceledException)
-                    {
-                        throw new InvalidDataException($"{file}: corrupt or unsupported image ({ex.GetType().Name}: {ex.Message})", ex);
-                    }
-                    if (pixels.Length != pixelsPerImage)
-                        throw new InvalidDataException($"{file}: decoded to {pixels.Length} values, expected {pixelsPerImage}.");
-                    pixels.GetValues().CopyTo(batch.Pixels.AsSpan(batch.ComputeCount * pixelsPerImage));
+                    reader.Pixels(batch.Pixels.AsSpan(batch.ComputeCount * pixelsPerImage, pixelsPerImage));
                     batch.ComputeRows[batch.ComputeCount++] = row;
                 }
                 if (batch.Count > 0) queue.Add(batch, cancel.Token); else batch.Release();
@@ -122,56 +109,111 @@ internal sealed class BatchProducer : IDisposable
         catch (OperationCanceledException) { }
         catch (Exception ex)
         {
-            var error = ex is InvalidDataException or FileNotFoundException ? ex : Explain(input, rowsSeen, ex);
-            try { queue.Add(Decoded.Failed(error), cancel.Token); } catch (OperationCanceledException) { }
+            try { queue.Add(Decoded.Failed(explain(rowsSeen, ex)), cancel.Token); } catch (OperationCanceledException) { }
         }
         finally { queue.CompleteAdding(); }
     }
 
-    // Encoded bytes are decoded by ML.NET's MLImage, as LoadImages decodes files, and resized only if their size differs.
-    private void ProduceFromBytes(IDataView input)
+    /// <summary>One input row at a time: where it comes from, its bytes (the cache key), its decoded pixels (read only when not cached).</summary>
+    private interface IRowReader : IDisposable
     {
-        long row = 0;
-        try
+        bool MoveNext();
+        string Source { get; }
+        byte[] Content();
+        void Pixels(Span<float> target);
+    }
+
+    /// <summary>Image paths, decoded by ML.NET's LoadImages → ResizeImages → ExtractPixels (the saved chain's own steps).</summary>
+    private sealed class PathReader : IRowReader
+    {
+        private readonly FeaturizeImageTransformer owner;
+        private readonly int pixelsPerImage;
+        private readonly DataViewRowCursor cursor;
+        private readonly ValueGetter<VBuffer<float>> getPixels;
+        private readonly ValueGetter<ReadOnlyMemory<char>> getPath;
+        private VBuffer<float> pixels;
+        private ReadOnlyMemory<char> path;
+
+        public PathReader(IDataView input, IDataView decoded, FeaturizeImageTransformer owner, int pixelsPerImage)
         {
-            var options = owner.Options;
-            var column = input.Schema[options.InputColumnName];
-            using var cursor = input.GetRowCursor([column]);
-            var getBytes = cursor.GetGetter<VBuffer<byte>>(column);
-            VBuffer<byte> value = default;
-            bool more = true;
-            while (more && !cancel.IsCancellationRequested)
+            this.owner = owner;
+            this.pixelsPerImage = pixelsPerImage;
+            var pixelColumn = decoded.Schema[FeaturizeImageTransformer.PixelColumn];
+            var pathColumn = decoded.Schema[owner.Options.InputColumnName];
+            cursor = decoded.GetRowCursor([pixelColumn, pathColumn]);
+            getPixels = cursor.GetGetter<VBuffer<float>>(pixelColumn);
+            getPath = cursor.GetGetter<ReadOnlyMemory<char>>(pathColumn);
+        }
+
+        public string Source { get; private set; } = "";
+
+        public bool MoveNext()
+        {
+            if (!cursor.MoveNext()) return false;
+            getPath(ref path);
+            var folder = owner.Options.ImageFolder;
+            Source = folder is null ? path.ToString() : Path.Combine(folder, path.ToString());
+            if (!File.Exists(Source)) throw new FileNotFoundException($"{Source}: image file not found.", Source);
+            return true;
+        }
+
+        public byte[] Content() => File.ReadAllBytes(Source);
+
+        public void Pixels(Span<float> target)
+        {
+            try { getPixels(ref pixels); }
+            catch (Exception ex) when (ex is not OperationCanceledException)
             {
-                var batch = new Decoded(options.BatchSize, pixelsPerImage, dimension);
-                while (batch.Count < options.BatchSize && (more = cursor.MoveNext()))
-                {
-                    getBytes(ref value);
-                    var bytes = value.DenseValues().ToArray();
-                    int slot = batch.Count++;
-                    string source = $"{options.InputColumnName} row {row++}";
-                    batch.Sources[slot] = source;
-                    if (cache is not null)
-                    {
-                        var key = EmbeddingCache.KeyOf(bytes);
-                        if (cache.TryRead(key, batch.Cached.AsSpan(slot * dimension, dimension))) continue;
-                        batch.Keys[slot] = key;
-                    }
-                    var planes = MlImagePlanes.Decode(bytes, source, owner.DecodeWidth, owner.DecodeHeight);
-                    var target = batch.Pixels.AsSpan(batch.ComputeCount * pixelsPerImage, pixelsPerImage);
-                    // Same arithmetic as ExtractPixels ((pixel - 0) * scale): the int8 model amplifies last-bit differences.
-                    const float scale = 1f / 255;
-                    for (int i = 0; i < planes.Length; i++) target[i] = planes[i] * scale;
-                    batch.ComputeRows[batch.ComputeCount++] = slot;
-                }
-                if (batch.Count > 0) queue.Add(batch, cancel.Token); else batch.Release();
+                throw new InvalidDataException($"{Source}: corrupt or unsupported image ({ex.GetType().Name}: {ex.Message})", ex);
             }
+            if (pixels.Length != pixelsPerImage)
+                throw new InvalidDataException($"{Source}: decoded to {pixels.Length} values, expected {pixelsPerImage}.");
+            pixels.GetValues().CopyTo(target);
         }
-        catch (OperationCanceledException) { }
-        catch (Exception ex)
+
+        public void Dispose() => cursor.Dispose();
+    }
+
+    /// <summary>Encoded bytes, decoded by ML.NET's MLImage as LoadImages decodes files, and resized only if their size differs.</summary>
+    private sealed class BytesReader : IRowReader
+    {
+        private readonly FeaturizeImageTransformer owner;
+        private readonly DataViewRowCursor cursor;
+        private readonly ValueGetter<VBuffer<byte>> getBytes;
+        private VBuffer<byte> value;
+        private byte[] bytes = [];
+        private long row = -1;
+
+        public BytesReader(IDataView input, FeaturizeImageTransformer owner)
         {
-            try { queue.Add(Decoded.Failed(ex), cancel.Token); } catch (OperationCanceledException) { }
+            this.owner = owner;
+            var column = input.Schema[owner.Options.InputColumnName];
+            cursor = input.GetRowCursor([column]);
+            getBytes = cursor.GetGetter<VBuffer<byte>>(column);
         }
-        finally { queue.CompleteAdding(); }
+
+        public string Source => $"{owner.Options.InputColumnName} row {row}";
+
+        public bool MoveNext()
+        {
+            if (!cursor.MoveNext()) return false;
+            getBytes(ref value);
+            bytes = value.DenseValues().ToArray();
+            row++;
+            return true;
+        }
+
+        public byte[] Content() => bytes;
+
+        public void Pixels(Span<float> target)
+        {
+            var planes = MlImagePlanes.Decode(bytes, Source, owner.DecodeWidth, owner.DecodeHeight);
+            // Same arithmetic as ExtractPixels ((pixel - 0) * scale): the int8 model amplifies last-bit differences.
+            const float scale = 1f / 255;
+            for (int i = 0; i < planes.Length; i++) target[i] = planes[i] * scale;
+        }
+
+        public void Dispose() => cursor.Dispose();
     }
 
     // ML.NET decodes ahead on worker threads and reports a bad image without its path: find the culprit by decoding

@@ -1,7 +1,6 @@
 using MLNetTransfer.Hosting;
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using SkiaSharp;
 
 namespace MLNetTransfer.Featurization;
 
@@ -17,11 +16,12 @@ public sealed class FeaturizeImageEstimator : IEstimator<FeaturizeImageTransform
     private readonly FeaturizeImageOptions options;
 
     /// <summary>Creates the estimator; see <see cref="FeaturizeImageOptions"/> for defaults.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">An option is out of range; the message names it.</exception>
+    /// <exception cref="ArgumentException">A column name is empty, or the backbone is missing.</exception>
     public FeaturizeImageEstimator(MLContext ml, FeaturizeImageOptions options)
     {
         this.ml = ml ?? throw new ArgumentNullException(nameof(ml));
-        this.options = options ?? throw new ArgumentNullException(nameof(options));
-        if (options.BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(options), "BatchSize must be at least 1.");
+        this.options = (options ?? throw new ArgumentNullException(nameof(options))).Validate();
     }
 
     /// <summary>
@@ -51,20 +51,8 @@ public sealed class FeaturizeImageEstimator : IEstimator<FeaturizeImageTransform
         return SchemaShapes.WithFloatVector(inputSchema, options.OutputColumnName, dim);
     }
 
-    // Small images (CIFAR) are decoded at their own size and upscaled once, in the graph; others go to network size.
-    private (int Width, int Height) ChooseDecodeSize(IDataView input, int network, bool bytes)
-    {
-        var sizes = new HashSet<(int, int)>();
-        var codecs = bytes
-            ? input.GetColumn<byte[]>(options.InputColumnName).Take(64).Select(b => SKCodec.Create(new SKMemoryStream(b)))
-            : input.GetColumn<string>(options.InputColumnName).Take(64)
-                .Select(path => options.ImageFolder is null ? path : Path.Combine(options.ImageFolder, path))
-                .Select(full => File.Exists(full) ? SKCodec.Create(full) : null);
-        foreach (var codec in codecs)
-        {
-            if (codec is null) continue; // unreadable images are reported when featurized
-            using (codec) sizes.Add((codec.Info.Width, codec.Info.Height));
-        }
-        return sizes.Count == 1 && sizes.First() is var (w, h) && w <= network && h <= network ? (w, h) : (network, network);
-    }
+    private (int Width, int Height) ChooseDecodeSize(IDataView input, int network, bool bytes) => bytes
+        ? DecodeSize.ForEncoded(input.GetColumn<byte[]>(options.InputColumnName), network)
+        : DecodeSize.ForFiles(input.GetColumn<string>(options.InputColumnName)
+            .Select(path => options.ImageFolder is null ? path : Path.Combine(options.ImageFolder, path)), network);
 }

@@ -2,59 +2,79 @@ using MLNetTransfer.Backbones;
 
 namespace MLNetTransfer.Featurization;
 
-/// <summary>Options of <see cref="FeaturizeImageEstimator"/>; every default is documented on its property.</summary>
-public sealed class FeaturizeImageOptions
+/// <summary>
+/// Options of <see cref="FeaturizeImageEstimator"/>; every default is documented on its property. A record: derive a variant
+/// with <c>options with { BatchSize = 64 }</c>; the estimator checks every option once, when it is constructed.
+/// </summary>
+public sealed record FeaturizeImageOptions
 {
     /// <summary>Output column: a known-size float vector (the backbone's embedding). Default <c>Features</c>.</summary>
-    public string OutputColumnName { get; set; } = "Features";
+    public string OutputColumnName { get; init; } = "Features";
 
     /// <summary>Input column: image file paths (text). Default <c>ImagePath</c>.</summary>
-    public string InputColumnName { get; set; } = "ImagePath";
+    public string InputColumnName { get; init; } = "ImagePath";
 
     /// <summary>Folder that relative paths are resolved against; null means as given. Default null.</summary>
-    public string? ImageFolder { get; set; }
+    public string? ImageFolder { get; init; }
 
     /// <summary>The backbone. Default MobileNetV2-int8.</summary>
-    public BackboneInfo Backbone { get; set; } = BackboneCatalog.MobileNetV2Int8;
+    public BackboneInfo Backbone { get; init; } = BackboneCatalog.MobileNetV2Int8;
 
     /// <summary>Where backbone files are looked up. Default: <c>$MLNETTRANSFER_ASSETS</c>, then the user cache.</summary>
-    public AssetResolver Assets { get; set; } = AssetResolver.Default;
+    public AssetResolver Assets { get; init; } = AssetResolver.Default;
 
     /// <summary>
     /// Size (square) the network sees; images are resized to it inside the ONNX graph (bilinear, half-pixel).
     /// Default null: the backbone's <see cref="BackboneInfo.InputSize"/> (224 for MobileNetV2).
     /// </summary>
-    public int? NetworkSize { get; set; }
+    public int? NetworkSize { get; init; }
 
     /// <summary>
     /// Size (width, height) images are decoded and resized to by ML.NET before the graph. Default null: chosen at
     /// <c>Fit</c> — when the first images all share one size no larger than <see cref="NetworkSize"/> (CIFAR's
     /// 32×32), that size, so the upscale happens once, in the graph; otherwise <see cref="NetworkSize"/>.
     /// </summary>
-    public (int Width, int Height)? DecodeSize { get; set; }
+    public (int Width, int Height)? DecodeSize { get; init; }
 
     /// <summary>
     /// Average each image's embedding with its left-right mirror's (test-time augmentation, done inside the ONNX graph,
     /// so saved models keep it). Costs twice the backbone work; worth it for small datasets of natural images, wrong for
     /// images where left and right differ in meaning (text, digits). Default false.
     /// </summary>
-    public bool FlipAverage { get; set; }
+    public bool FlipAverage { get; init; }
 
     /// <summary>Images per ONNX Runtime call. Default 32 (32–64 measured best on 2 cores).</summary>
-    public int BatchSize { get; set; } = 32;
+    public int BatchSize { get; init; } = 32;
 
     /// <summary>ONNX Runtime intra-op threads. Default: the number of cores.</summary>
-    public int Threads { get; set; } = Environment.ProcessorCount;
+    public int Threads { get; init; } = Environment.ProcessorCount;
 
     /// <summary>
     /// Folder for the embedding cache (keyed by image content hash, backbone and sizes), so a second run only reads.
     /// Default null: no cache.
     /// </summary>
-    public string? CacheFolder { get; set; }
+    public string? CacheFolder { get; init; }
 
     /// <summary>Called after each batch with the number of images done so far (progress bars). Default null.</summary>
-    public Action<long>? Progress { get; set; }
+    public Action<long>? Progress { get; init; }
 
-    /// <summary>A shallow copy, so a caller can change columns without touching (or forgetting) the other settings.</summary>
-    internal FeaturizeImageOptions Copy() => (FeaturizeImageOptions)MemberwiseClone();
+    /// <summary>Checks every option once; the message names the option and the allowed range.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
+    /// <exception cref="ArgumentException">A column name is empty, or the backbone or the resolver is missing.</exception>
+    internal FeaturizeImageOptions Validate()
+    {
+        static void Require(bool ok, string option, object? value, string range)
+        {
+            if (!ok) throw new ArgumentOutOfRangeException(option, value, $"FeaturizeImageOptions.{option} must be {range}; got {value ?? "null"}.");
+        }
+        foreach (var (name, value) in new[] { (nameof(InputColumnName), InputColumnName), (nameof(OutputColumnName), OutputColumnName) })
+            if (string.IsNullOrWhiteSpace(value)) throw new ArgumentException($"FeaturizeImageOptions.{name} must name a column.", name);
+        if (Backbone is null) throw new ArgumentException("FeaturizeImageOptions.Backbone must be set.", nameof(Backbone));
+        if (Assets is null) throw new ArgumentException("FeaturizeImageOptions.Assets must be set (e.g. AssetResolver.Default).", nameof(Assets));
+        Require(BatchSize >= 1, nameof(BatchSize), BatchSize, "at least 1");
+        Require(Threads >= 1, nameof(Threads), Threads, "at least 1");
+        Require(NetworkSize is null or >= 16, nameof(NetworkSize), NetworkSize, "at least 16 pixels or null");
+        Require(DecodeSize is null || DecodeSize.Value is { Width: >= 1, Height: >= 1 }, nameof(DecodeSize), DecodeSize, "positive or null");
+        return this;
+    }
 }

@@ -17,9 +17,7 @@ public sealed class ImageFeaturizer(FeaturizeImageOptions options)
     public IEnumerable<float[]> Featurize(IEnumerable<string> imagePaths)
     {
         var view = ml.Data.LoadFromEnumerable(imagePaths.Select(p => new PathRow { ImagePath = p }));
-        var options = Options.Copy();
-        options.InputColumnName = nameof(PathRow.ImagePath);
-        options.OutputColumnName = "Features";
+        var options = Options with { InputColumnName = nameof(PathRow.ImagePath), OutputColumnName = "Features" };
         using var transformer = new FeaturizeImageEstimator(ml, options).Fit(view);
         var output = transformer.Transform(view);
         using var cursor = output.GetRowCursor([output.Schema["Features"]]);

@@ -9,23 +9,23 @@ using OxyPlot.Series;
 namespace MLNetTransfer.Insight;
 
 /// <summary>Options of <see cref="ActiveLearning.Run"/>.</summary>
-public sealed class ActiveLearningOptions
+public sealed record ActiveLearningOptions
 {
     /// <summary>Labelled images per class at the start (seeded). Default 5.</summary>
-    public int InitialPerClass { get; set; } = 5;
+    public int InitialPerClass { get; init; } = 5;
     /// <summary>Images queried per round. Default 50.</summary>
-    public int QueryPerRound { get; set; } = 50;
+    public int QueryPerRound { get; init; } = 50;
     /// <summary>Rounds after the initial fit. Default 10.</summary>
-    public int Rounds { get; set; } = 10;
+    public int Rounds { get; init; } = 10;
     /// <summary>Uncertainty measure. Default margin (on CIFAR-10 features it beat entropy at every round: docs/benchmarks.md).</summary>
-    public UncertaintyMeasure Measure { get; set; } = UncertaintyMeasure.Margin;
+    public UncertaintyMeasure Measure { get; init; } = UncertaintyMeasure.Margin;
     /// <summary>
     /// Diversity: shortlist this many times <see cref="QueryPerRound"/> most uncertain images, cluster them and ask for the
     /// most uncertain of each cluster (<see cref="DiverseSampling"/>). 1 = plain uncertainty sampling. Default 1.
     /// </summary>
-    public int DiversityFactor { get; set; } = 1;
+    public int DiversityFactor { get; init; } = 1;
     /// <summary>Seed of the initial set and of random sampling. Default 1.</summary>
-    public int Seed { get; set; } = 1;
+    public int Seed { get; init; } = 1;
 }
 
 /// <summary>One round: how many labels each strategy had and the test accuracy it reached.</summary>

@@ -36,7 +36,7 @@ public class GradCamTests(ITestOutputHelper output)
     public void Heatmap_mass_sits_in_the_quadrant_that_defines_the_class()
     {
         var (images, labels, _) = Quadrant(300, 1);
-        using var network = TransferLearningTrainer.Train(ImagePixelStore.FromPlanes(images, 32, 32), labels, null, null, ["red", "green", "blue"],
+        using var network = TrainedNetwork.Train(ImagePixelStore.FromPlanes(images, 32, 32), labels, null, null, ["red", "green", "blue"],
             new TransferLearningOptions { Strategy = TransferStrategy.Scratch, ImageSize = 32, Epochs = 6, LearningRate = 3e-3, BatchSize = 32, DropoutRate = 0 });
         var (test, testLabels, testQuadrants) = Quadrant(40, 2);
         var store = ImagePixelStore.FromPlanes(test, 32, 32);

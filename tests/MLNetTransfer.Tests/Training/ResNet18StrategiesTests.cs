@@ -127,11 +127,11 @@ public class ResNet18StrategiesTests(ITestOutputHelper output)
         var a = TestAssets.CifarSubset(TestAssets.Cifar10Train, 6).Where(i => animals.Contains(i.Label)).ToList();
         var b = TestAssets.CifarSubset(TestAssets.Cifar10Train, 6).Where(i => vehicles.Contains(i.Label)).ToList();
         var options = new TransferLearningOptions { Backbone = ResNet18, Strategy = TransferStrategy.PartialRetrain, UnfrozenBlocks = 2, WarmupEpochs = 1, Epochs = 2, ImageSize = 32, BatchSize = 12 };
-        using var taskA = TransferLearningTrainer.Train(ImagePixelStore.Decode([.. a.Select(i => i.Path)], 32, 32), [.. a.Select(i => Array.IndexOf(animals, i.Label))],
+        using var taskA = TrainedNetwork.Train(ImagePixelStore.Decode([.. a.Select(i => i.Path)], 32, 32), [.. a.Select(i => Array.IndexOf(animals, i.Label))],
             null, null, animals, options);
         Assert.Equal(ChannelOrder.Bgr, taskA.Normalization.ChannelOrder);
         var before = taskA.Body.parameters().Select(p => p.clone()).ToList();
-        using var taskB = TransferLearningTrainer.Transfer(taskA, ImagePixelStore.Decode([.. b.Select(i => i.Path)], 32, 32),
+        using var taskB = TrainedNetwork.Transfer(taskA, ImagePixelStore.Decode([.. b.Select(i => i.Path)], 32, 32),
             [.. b.Select(i => Array.IndexOf(vehicles, i.Label))], null, null, vehicles, new TransferLearningOptions { Backbone = ResNet18, Strategy = TransferStrategy.HeadOnly, Epochs = 3, ImageSize = 32, BatchSize = 12 });
         Assert.Equal(taskA.Normalization, taskB.Normalization);
         var after = taskB.Body.parameters().ToList();

@@ -21,12 +21,12 @@ public class TaskTransferTests(ITestOutputHelper output)
         string[] digits = [.. Enumerable.Range(0, 10).Select(d => d.ToString())];
 
         // Task A: digits, scratch CNN.
-        using var digitNet = TransferLearningTrainer.Train(ImagePixelStore.FromPlanes([.. taskA.Select(m => m.Pixels)], 28, 28), [.. taskA.Select(m => m.Label)],
+        using var digitNet = TrainedNetwork.Train(ImagePixelStore.FromPlanes([.. taskA.Select(m => m.Pixels)], 28, 28), [.. taskA.Select(m => m.Label)],
             null, null, digits, new TransferLearningOptions { Strategy = TransferStrategy.Scratch, ImageSize = 28, BatchSize = 64, LearningRate = 3e-3, Epochs = 10, DropoutRate = 0 });
         var before = digitNet.Body.parameters().Select(p => p.clone()).ToList();
 
         // Task B: odd/even, shared layers frozen, new 2-class head.
-        var oddEven = TransferLearningTrainer.Transfer(digitNet, ImagePixelStore.FromPlanes([.. taskB.Select(m => m.Pixels)], 28, 28),
+        var oddEven = TrainedNetwork.Transfer(digitNet, ImagePixelStore.FromPlanes([.. taskB.Select(m => m.Pixels)], 28, 28),
             [.. taskB.Select(m => m.Label % 2)], null, null, ["even", "odd"],
             new TransferLearningOptions { Strategy = TransferStrategy.HeadOnly, Head = HeadKind.Keras, ImageSize = 28, BatchSize = 64, LearningRate = 3e-3, Epochs = 30, DropoutRate = 0.1 });
         var after = oddEven.Body.parameters().ToList();

@@ -29,18 +29,16 @@ public class TrainerRobustnessTests
     {
         var (images, labels) = SmallMnist(20, 3);
         using var dir = new TempDir();
-        using var reference = TransferLearningTrainer.Train(images, labels, null, null, Digits, Options(dir.Combine("a")));
+        using var reference = TrainedNetwork.Train(images, labels, null, null, Digits, Options(dir.Combine("a")));
 
         // Stop after the first epoch's checkpoint, as a kill would, then start again on the same workspace.
         using var cancel = new CancellationTokenSource();
-        var interrupted = Options(dir.Combine("b"));
-        interrupted.MetricsCallback = m => { if (m.Epoch == 0) cancel.Cancel(); };
-        Assert.Throws<OperationCanceledException>(() => TransferLearningTrainer.Train(images, labels, null, null, Digits, interrupted, cancel.Token));
+        var interrupted = Options(dir.Combine("b")) with { MetricsCallback = m => { if (m.Epoch == 0) cancel.Cancel(); } };
+        Assert.Throws<OperationCanceledException>(() => TrainedNetwork.Train(images, labels, null, null, Digits, interrupted, cancel.Token));
         Assert.True(File.Exists(dir.Combine("b", "latest")));
         int epochsRun = 0;
-        var again = Options(dir.Combine("b"));
-        again.MetricsCallback = _ => epochsRun++;
-        using var resumed = TransferLearningTrainer.Train(images, labels, null, null, Digits, again);
+        var again = Options(dir.Combine("b")) with { MetricsCallback = _ => epochsRun++ };
+        using var resumed = TrainedNetwork.Train(images, labels, null, null, Digits, again);
         Assert.Equal(2, epochsRun); // epochs 2 and 3 only: the first came from the checkpoint
 
         Assert.Equal(3, resumed.History.Count);
@@ -55,26 +53,20 @@ public class TrainerRobustnessTests
     {
         var (images, labels) = SmallMnist(30, 5);
         using var dir = new TempDir();
-        var first = Options(dir.Combine("w1"));
-        first.Epochs = 2;
-        first.Augmentation = Augment.None;
-        using var network = TransferLearningTrainer.Train(images, labels, null, null, Digits, first);
+        var first = Options(dir.Combine("w1")) with { Epochs = 2, Augmentation = Augment.None };
+        using var network = TrainedNetwork.Train(images, labels, null, null, Digits, first);
         network.Save(dir.Combine("saved"), first);
         double Loss(TrainedNetwork n) => n.Predict(images).Select((p, i) => -Math.Log(Math.Max(p[labels[i]], 1e-9))).Average();
         double before = Loss(network);
 
-        var more = Options(dir.Combine("w2"));
-        more.Epochs = 3;
-        more.Augmentation = Augment.None;
-        more.ContinueFrom = dir.Combine("saved");
-        using var continued = TransferLearningTrainer.Train(images, labels, null, null, Digits, more);
+        var more = Options(dir.Combine("w2")) with { Epochs = 3, Augmentation = Augment.None, ContinueFrom = dir.Combine("saved") };
+        using var continued = TrainedNetwork.Train(images, labels, null, null, Digits, more);
         Assert.Equal(3, continued.History.Count);
         Assert.True(continued.History[0].TrainLoss < network.History[0].TrainLoss, "continued training must start from the trained weights, not from scratch");
         Assert.True(Loss(continued) < before, $"training loss {Loss(continued)} did not go below {before}");
 
-        var wrongClasses = Options(dir.Combine("w3"));
-        wrongClasses.ContinueFrom = dir.Combine("saved");
-        Assert.Contains("predicts", Assert.Throws<ArgumentException>(() => TransferLearningTrainer.Train(images, labels, null, null, [.. Digits.Take(9), "x"], wrongClasses)).Message);
+        var wrongClasses = Options(dir.Combine("w3")) with { ContinueFrom = dir.Combine("saved") };
+        Assert.Contains("predicts", Assert.Throws<ArgumentException>(() => TrainedNetwork.Train(images, labels, null, null, [.. Digits.Take(9), "x"], wrongClasses)).Message);
     }
 
     [Fact]
@@ -89,7 +81,7 @@ public class TrainerRobustnessTests
         {
             Assets = new(TestAssets.Root), Strategy = TransferStrategy.HeadOnly, ImageSize = 32, Epochs = 2, BatchSize = 16, WorkspacePath = workspace,
         };
-        using (TransferLearningTrainer.Train(images, labels, null, null, classes, Head(dir.Combine("a")))) { }
+        using (TrainedNetwork.Train(images, labels, null, null, classes, Head(dir.Combine("a")))) { }
         var cache = Directory.GetFiles(dir.Combine("a"), "bottleneck-train-*.f32").Single();
         Assert.Equal((5 + 3) * 8 + 40L * 1280 * sizeof(float), new FileInfo(cache).Length); // header + shape [1280,1,1] + 40 embeddings
 
@@ -99,7 +91,7 @@ public class TrainerRobustnessTests
         File.Copy(cache, copy);
         var stamp = new DateTime(2001, 1, 1, 0, 0, 0, DateTimeKind.Utc);
         File.SetLastWriteTimeUtc(copy, stamp);
-        using (TransferLearningTrainer.Train(images, labels, null, null, classes, Head(dir.Combine("b")))) { }
+        using (TrainedNetwork.Train(images, labels, null, null, classes, Head(dir.Combine("b")))) { }
         Assert.Equal(stamp, File.GetLastWriteTimeUtc(copy));
 
         // A corrupted header is not trusted: the file is rebuilt.
@@ -107,7 +99,7 @@ public class TrainerRobustnessTests
         Directory.CreateDirectory(dir.Combine("c"));
         File.Copy(copy, Path.Combine(dir.Combine("c"), Path.GetFileName(cache)));
         File.SetLastWriteTimeUtc(Path.Combine(dir.Combine("c"), Path.GetFileName(cache)), stamp);
-        using (TransferLearningTrainer.Train(images, labels, null, null, classes, Head(dir.Combine("c")))) { }
+        using (TrainedNetwork.Train(images, labels, null, null, classes, Head(dir.Combine("c")))) { }
         Assert.NotEqual(stamp, File.GetLastWriteTimeUtc(Path.Combine(dir.Combine("c"), Path.GetFileName(cache))));
 
         // One flipped bit in the payload, header intact and size right: the checksum catches it and the file is rebuilt.
@@ -116,7 +108,7 @@ public class TrainerRobustnessTests
         File.Copy(cache, damaged);
         using (var stream = File.Open(damaged, FileMode.Open)) { stream.Position = stream.Length - 3; int b = stream.ReadByte(); stream.Position--; stream.WriteByte((byte)(b ^ 1)); }
         File.SetLastWriteTimeUtc(damaged, stamp);
-        using (TransferLearningTrainer.Train(images, labels, null, null, classes, Head(dir.Combine("d")))) { }
+        using (TrainedNetwork.Train(images, labels, null, null, classes, Head(dir.Combine("d")))) { }
         Assert.NotEqual(stamp, File.GetLastWriteTimeUtc(damaged));
         Assert.Equal(File.ReadAllBytes(cache), File.ReadAllBytes(damaged)); // rebuilt to the same bytes
     }
@@ -126,12 +118,12 @@ public class TrainerRobustnessTests
     {
         var (images, labels) = SmallMnist(20, 4);
         using var dir = new TempDir();
-        var options = Options(dir.Path);
-        options.Augmentation = Augment.None;
-        options.Epochs = 4;
-        options.Optimizer = OptimizerKind.SgdMomentum;
-        options.Schedule = new ExplodingSchedule(StepsBeforeExplosion: 2 * 4); // two clean epochs of 4 steps, then 1e12
-        using var network = TransferLearningTrainer.Train(images, labels, null, null, Digits, options);
+        var options = Options(dir.Path) with
+        {
+            Augmentation = Augment.None, Epochs = 4, Optimizer = OptimizerKind.SgdMomentum,
+            Schedule = new ExplodingSchedule(StepsBeforeExplosion: 2 * 4), // two clean epochs of 4 steps, then 1e12
+        };
+        using var network = TrainedNetwork.Train(images, labels, null, null, Digits, options);
         Assert.NotNull(network.StopReason);
         Assert.Contains("NaN", network.StopReason);
         Assert.Equal(3, network.History.Count); // two clean epochs, the third diverged

@@ -34,18 +34,18 @@ public class TrainingFingerprintTests
     {
         var property = typeof(TransferLearningOptions).GetProperty(name)!;
         var original = new TransferLearningOptions { EarlyStopping = new EarlyStopping(3) };
-        var changed = original.Copy();
+        var changed = original with { };
         property.SetValue(changed, ChangedValue(property, property.GetValue(original)));
         var a = TrainingFingerprint.Of(original, "data", "weights");
         var b = TrainingFingerprint.Of(changed, "data", "weights");
         var differences = TrainingFingerprint.Differences(a, b);
         Assert.NotNull(differences);
         Assert.StartsWith(name + ":", differences);
-        Assert.Null(TrainingFingerprint.Differences(a, TrainingFingerprint.Of(original.Copy(), "data", "weights")));
+        Assert.Null(TrainingFingerprint.Differences(a, TrainingFingerprint.Of(original with { }, "data", "weights")));
     }
 
     [Fact]
-    public void The_issue_list_of_once_forgotten_options_is_part_of_the_fingerprint_and_only_names_callbacks_and_folders_are_not()
+    public void The_options_an_older_fingerprint_forgot_are_part_of_the_fingerprint_and_only_names_callbacks_and_folders_are_not()
     {
         var names = TrainingFingerprint.Properties.Select(p => p.Name).ToHashSet();
         foreach (var option in new[] { "UnfrozenBlocks", "WarmupEpochs", "Optimizer", "WeightDecay", "L1", "DropoutRate", "Schedule",
@@ -78,25 +78,26 @@ public class WorkspaceFreshStartTests
             Strategy = TransferStrategy.Scratch, ImageSize = 28, BatchSize = 25, Epochs = 2, LearningRate = 2e-3, WorkspacePath = dir.Path,
         };
 
-        using (TransferLearningTrainer.Train(store, labels, null, null, Digits, Options())) { }
+        using (TrainedNetwork.Train(store, labels, null, null, Digits, Options())) { }
         Assert.True(File.Exists(dir.Combine("latest")));
 
         // Same settings: nothing left to train, the run resumes after its last epoch.
         var resumedAt = -1;
-        var same = Options();
-        same.ResumeCallback = done => resumedAt = done;
-        using (TransferLearningTrainer.Train(store, labels, null, null, Digits, same)) { }
+        var same = Options() with { ResumeCallback = done => resumedAt = done };
+        using (TrainedNetwork.Train(store, labels, null, null, Digits, same)) { }
         Assert.Equal(2, resumedAt);
 
         // One setting the old fingerprint ignored: no resume, both epochs trained again, and the log names the change.
         var messages = new List<string>();
         int epochs = 0;
-        var changed = Options();
-        changed.WeightDecay = 1e-2;
-        changed.ResumeCallback = _ => Assert.Fail("a run with another weight decay must not resume");
-        changed.MetricsCallback = _ => epochs++;
-        changed.Log = messages.Add;
-        using var fresh = TransferLearningTrainer.Train(store, labels, null, null, Digits, changed);
+        var changed = Options() with
+        {
+            WeightDecay = 1e-2,
+            ResumeCallback = _ => Assert.Fail("a run with another weight decay must not resume"),
+            MetricsCallback = _ => epochs++,
+            Log = messages.Add,
+        };
+        using var fresh = TrainedNetwork.Train(store, labels, null, null, Digits, changed);
         Assert.Equal(2, epochs);
         Assert.Equal(2, fresh.History.Count);
         var message = Assert.Single(messages);

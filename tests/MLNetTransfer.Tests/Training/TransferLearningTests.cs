@@ -21,23 +21,22 @@ public class TransferLearningTests(ITestOutputHelper output)
             .Fit(view).Transform(view);
     }
 
-    private (double Accuracy, ITransformer Model, TransferLearningEstimator Estimator) TrainAndScore(TransferLearningOptions options, int trainPerClass = 100)
+    private (double Accuracy, TransferLearningTransformer Model) TrainAndScore(TransferLearningOptions options, int trainPerClass = 100)
     {
         var ml = new MLContext(1);
         var train = Cifar(TestAssets.Cifar10Train, trainPerClass);
         var test = Cifar(TestAssets.Cifar10Test, 50);
         var trainView = Keyed(ml, train);
-        var estimator = ml.MulticlassClassification.Trainers.TransferLearning(options);
-        var model = estimator.Fit(trainView);
+        var model = ml.MulticlassClassification.Trainers.TransferLearning(options).Fit(trainView);
         var classifier = new ImageClassifierModel(model, trainView.Schema);
         var report = ModelEvaluation.Evaluate(ml, classifier, test);
-        var run = estimator.LastRun!;
+        var run = model.Run;
         output.WriteLine($"{options.Strategy}: accuracy {report.Accuracy:F4} on {test.Count}, train {run.TrainSeconds:F1} s; epochs: " +
             string.Join(" | ", run.Network.History.Select(h => $"{h.Phase} loss {h.TrainLoss:F3} val {h.ValidationAccuracy:F3} {h.ImagesPerSecond:F0} img/s")));
-        return (report.Accuracy, model, estimator);
+        return (report.Accuracy, model);
     }
 
-    private void SavedModelAndOnnxPredictTheSame(ITransformer model, TransferLearningEstimator estimator)
+    private void SavedModelAndOnnxPredictTheSame(TransferLearningTransformer model)
     {
         var ml = new MLContext(3);
         var sample = Cifar(TestAssets.Cifar10Test, 4);
@@ -48,7 +47,7 @@ public class TransferLearningTests(ITestOutputHelper output)
         var before = model.Transform(view).GetColumn<float[]>("Score").ToList();
         var after = loaded.Transform(view).GetColumn<float[]>("Score").ToList();
         var predicted = loaded.Transform(view).GetColumn<uint>("PredictedLabel").ToList();
-        var run = estimator.LastRun!;
+        var run = model.Run;
         var torchScores = run.Network.Predict(MLNetTransfer.Torch.ImagePixelStore.Decode([.. sample.Select(s => s.Path)], run.DecodeWidth, run.DecodeHeight));
         float maxSaved = 0, maxTorch = 0;
         for (int i = 0; i < sample.Count; i++)
@@ -75,7 +74,7 @@ public class TransferLearningTests(ITestOutputHelper output)
             ValidationFraction = 0.1, DropoutRate = 0.2,
         });
         Assert.True(head.Accuracy >= 0.58, $"head-only accuracy {head.Accuracy:F4}");
-        SavedModelAndOnnxPredictTheSame(head.Model, head.Estimator);
+        SavedModelAndOnnxPredictTheSame(head.Model);
 
         var partial = TrainAndScore(new TransferLearningOptions
         {
