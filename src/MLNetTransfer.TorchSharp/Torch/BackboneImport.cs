@@ -3,7 +3,7 @@ using MLNetTransfer.Backbones;
 namespace MLNetTransfer.Torch;
 
 /// <summary>A catalog backbone as a trainable TorchSharp body: prepared file, cut at the embedding, the record's block boundaries.</summary>
-public static class BackboneImport
+internal static class BackboneImport
 {
     /// <summary>
     /// Imports the backbone (through <see cref="BackboneModels.Load"/>), cuts it at <paramref name="embeddingTensor"/>

@@ -6,14 +6,14 @@ using static TorchSharp.torch;
 namespace MLNetTransfer.Torch;
 
 /// <summary>A classifier head that can write itself into an ONNX graph with its current weights.</summary>
-public interface IExportableHead
+internal interface IExportableHead
 {
     /// <summary>Appends nodes reading <paramref name="input"/> [N, D] and writing <paramref name="output"/> [N, K].</summary>
     internal void AppendOnnx(GraphProto graph, string input, string output);
 }
 
 /// <summary>Dropout (training only) then one Linear layer: embedding → class logits.</summary>
-public sealed class LinearHead : nn.Module<Tensor, Tensor>, IExportableHead
+internal sealed class LinearHead : nn.Module<Tensor, Tensor>, IExportableHead
 {
     private readonly Dropout dropout;
     private readonly Linear fc;
@@ -36,7 +36,7 @@ public sealed class LinearHead : nn.Module<Tensor, Tensor>, IExportableHead
 }
 
 /// <summary>The classic Keras transfer-learning head: Dropout → Dense(1024, ReLU) → BatchNorm → Dense(classes).</summary>
-public sealed class KerasHead : nn.Module<Tensor, Tensor>, IExportableHead
+internal sealed class KerasHead : nn.Module<Tensor, Tensor>, IExportableHead
 {
     private readonly Dropout dropout;
     private readonly Linear hidden;

@@ -81,7 +81,7 @@ public static class OnnxTorchImporter
         var original = quantized ? Ort(symbolic) : reference;
         int classes = reference.Length / count, agree = 0;
         for (int i = 0; i < count; i++)
-            if (Training.ImageClassifierModel.ArgMax(original.AsSpan(i * classes, classes)) == Training.ImageClassifierModel.ArgMax(torchOut.AsSpan(i * classes, classes)))
+            if (Scores.ArgMax(original.AsSpan(i * classes, classes)) == Scores.ArgMax(torchOut.AsSpan(i * classes, classes)))
                 agree++;
         return new ImportCheck(count, reference.Zip(torchOut, (a, b) => Math.Abs(a - b)).Max(), reference.Max(Math.Abs), agree,
             module.parameters().Sum(p => p.numel()));

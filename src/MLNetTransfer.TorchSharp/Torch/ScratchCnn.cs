@@ -9,7 +9,7 @@ namespace MLNetTransfer.Torch;
 /// MaxPool 2×2 (32, 64, 128 filters), then global average pooling. It goes through the same importer, trainer and exporter
 /// as a pretrained backbone; its embedding tensor is <see cref="EmbeddingName"/> (128-d).
 /// </summary>
-public static class ScratchCnn
+internal static class ScratchCnn
 {
     /// <summary>The pooled embedding tensor.</summary>
     public const string EmbeddingName = "embedding";

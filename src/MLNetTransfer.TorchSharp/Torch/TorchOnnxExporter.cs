@@ -5,7 +5,7 @@ using OnnxDataType = MLNetTransfer.Onnx.Proto.TensorProto.Types.DataType;
 namespace MLNetTransfer.Torch;
 
 /// <summary>Options of <see cref="TorchOnnxExporter.Export"/>.</summary>
-public sealed record ExportOptions
+internal sealed record ExportOptions
 {
     /// <summary>Name of the scores output. Default <c>Score</c>.</summary>
     public string OutputName { get; init; } = "Score";
@@ -31,7 +31,7 @@ public sealed record ExportOptions
 /// graph is kept node for node, its initializers replaced by the module's tensors, cut at the module's output, and the
 /// head appended. ONNX Runtime then reproduces TorchSharp's outputs.
 /// </summary>
-public static class TorchOnnxExporter
+internal static class TorchOnnxExporter
 {
     /// <summary>Exports; <paramref name="head"/> null exports the body alone (its output as is).</summary>
     public static OnnxModel Export(OnnxTorchModule body, IExportableHead? head = null, ExportOptions? options = null)

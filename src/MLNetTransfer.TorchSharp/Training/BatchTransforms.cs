@@ -9,7 +9,7 @@ namespace MLNetTransfer.Training;
 /// Turns uint8 batches into network input the way the exported graph does (bilinear half-pixel resize, then per-channel
 /// normalization: channel order, pixel scale, mean, mean image, std), with optional seeded augmentation in between for training.
 /// </summary>
-public sealed class BatchTransforms
+internal sealed class BatchTransforms
 {
     private readonly int imageSize;
     private readonly Tensor? planes;

@@ -32,7 +32,7 @@ public static class ModelEvaluation
         {
             int t = index[known[row++].Label];
             truth.Add(t);
-            int p = ImageClassifierModel.ArgMax(score);
+            int p = Onnx.Scores.ArgMax(score);
             predicted.Add(p);
             float sum = score.Sum();
             if (p != t) wrong.Add(new WrongPrediction(known[row - 1].Path, model.Labels[t], model.Labels[p], sum > 0 ? score[p] / sum : 0));

@@ -10,7 +10,7 @@ namespace MLNetTransfer.Featurization;
 /// (backbone, sizes) key. Writes are atomic (temp + rename) and each entry carries a checksum, so an entry cut
 /// short by a crash or corrupted later is detected and recomputed, never read.
 /// </summary>
-public sealed class EmbeddingCache
+internal sealed class EmbeddingCache
 {
     private const uint Magic = 0x4D4C4E45; // "MLNE"
     private readonly string folder;

@@ -10,7 +10,7 @@ namespace MLNetTransfer.Featurization;
 /// normalization into the graph lets ONNX Runtime do them in batches (vectorized, multi-threaded) instead of per image
 /// in managed code.
 /// </summary>
-public static class FeaturizerGraph
+internal static class FeaturizerGraph
 {
     /// <summary>The graph input's name, also the name of the ML.NET pixel column that feeds it.</summary>
     public const string InputName = "mlnt_pixels";

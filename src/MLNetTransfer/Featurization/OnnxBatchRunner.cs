@@ -7,7 +7,7 @@ namespace MLNetTransfer.Featurization;
 /// <see cref="Run"/> may be called from several threads at once (ORT sessions are thread-safe and each call uses its own
 /// buffers); <see cref="Dispose"/> waits for calls in flight and later calls throw <see cref="ObjectDisposedException"/>.
 /// </summary>
-public sealed class OnnxBatchRunner : IDisposable
+internal sealed class OnnxBatchRunner : IDisposable
 {
     private readonly InferenceSession session;
     // One RunOptions for the session's life. A RunOptions created per call and never referenced after OrtRun starts

@@ -9,7 +9,7 @@ namespace MLNetTransfer.Onnx;
 /// and every tensor that was quantized is clipped to the range its uint8/int8 encoding could represent. That clip is
 /// essential: the int8 model's ReLU/ReLU6 exist only as those ranges. What the twin drops is rounding to the 256 levels.
 /// </summary>
-public static class OnnxDequantizer
+internal static class OnnxDequantizer
 {
     /// <summary>True when the model has quantized operators.</summary>
     public static bool IsQuantized(OnnxModel model) =>

@@ -2,7 +2,7 @@ using MLNetTransfer.Onnx.Proto;
 
 namespace MLNetTransfer.Onnx;
 
-public static partial class OnnxGraphEdits
+internal static partial class OnnxGraphEdits
 {
     /// <summary>
     /// Test-time flip averaging inside the graph: the batch entering through <paramref name="inputName"/> (NCHW) is run

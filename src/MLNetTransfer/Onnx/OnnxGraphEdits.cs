@@ -7,7 +7,7 @@ namespace MLNetTransfer.Onnx;
 /// Graph edits on an <see cref="OnnxModel"/>. Each mutates the model in place and keeps it valid for ONNX Runtime;
 /// every new output is declared with full type and shape (ML.NET's ONNX importer needs the shape).
 /// </summary>
-public static partial class OnnxGraphEdits
+internal static partial class OnnxGraphEdits
 {
     /// <summary>Describes the image input, outputs, operators and parameter count; refuses a non-image input.</summary>
     /// <exception cref="OnnxFormatException">No input of shape [N,3,H,W] float.</exception>

@@ -7,7 +7,7 @@ namespace MLNetTransfer.Onnx;
 /// <param name="Operators">Operator histogram, "domain:op" (default domain: "op") → count.</param>
 /// <param name="ParameterCount">Elements in float/quantized initializers (weights).</param>
 /// <param name="Opset">Default-domain opset version.</param>
-public sealed record OnnxImageModelInfo(
+internal sealed record OnnxImageModelInfo(
     string InputName,
     IReadOnlyList<string> InputDims,
     IReadOnlyList<(string Name, IReadOnlyList<string> Dims)> Outputs,

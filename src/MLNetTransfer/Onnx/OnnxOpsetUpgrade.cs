@@ -8,7 +8,7 @@ namespace MLNetTransfer.Onnx;
 /// changed on the way is rewritten to the same computation in the new form; an operator this converter cannot rewrite
 /// is refused with its node named rather than left with the wrong meaning.
 /// </summary>
-public static class OnnxOpsetUpgrade
+internal static class OnnxOpsetUpgrade
 {
     /// <summary>The opset backbones are raised to before editing: the lowest with everything the edits use.</summary>
     public const int EditingOpset = 13;

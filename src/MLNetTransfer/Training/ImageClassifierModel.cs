@@ -67,16 +67,9 @@ public sealed class ImageClassifierModel
         var scores = scored.GetColumn<float[]>("Score").ToList();
         return [.. rows.Select((r, i) =>
         {
-            int best = ArgMax(scores[i]);
+            int best = Onnx.Scores.ArgMax(scores[i]);
             return new ImagePrediction(r.ImagePath, Labels[best], scores[i][best], scores[i]);
         })];
-    }
-
-    internal static int ArgMax(ReadOnlySpan<float> values)
-    {
-        int best = 0;
-        for (int i = 1; i < values.Length; i++) if (values[i] > values[best]) best = i;
-        return best;
     }
 
     private static string[] ReadLabels(DataViewSchema output)

@@ -28,6 +28,7 @@ public class OnnxModelTests
         Assert.Equal(unknown, model.ToByteArray());
     }
 
+    [NeedsAssets]
     [Fact]
     public void Topological_order_covers_every_node_and_respects_dependencies()
     {

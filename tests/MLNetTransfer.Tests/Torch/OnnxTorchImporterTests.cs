@@ -65,8 +65,8 @@ public class OnnxTorchImporterTests(ITestOutputHelper output)
             var f = OrtRunner.Run(twin, "input", x, [20, 3, 224, 224], "output")["output"].Data;
             for (int i = 0; i < 20; i++)
             {
-                if (family.Contains(ImageClassifierModel.ArgMax(q.AsSpan(i * 1000, 1000)))) quantized++;
-                if (family.Contains(ImageClassifierModel.ArgMax(f.AsSpan(i * 1000, 1000)))) fp32++;
+                if (family.Contains(Scores.ArgMax(q.AsSpan(i * 1000, 1000)))) quantized++;
+                if (family.Contains(Scores.ArgMax(f.AsSpan(i * 1000, 1000)))) fp32++;
             }
         }
         output.WriteLine($"ship-family top-1 on 100 CIFAR ships: int8 {quantized}, fp32 twin {fp32}");
