@@ -17,6 +17,9 @@ internal sealed class FeaturizedDataView : IDataView
         this.owner = owner;
         this.input = input;
         Schema = owner.GetOutputSchema(input.Schema);
+        for (int i = 0; i < input.Schema.Count; i++)
+            if (Schema[i].Name != input.Schema[i].Name || !Schema[i].Type.Equals(input.Schema[i].Type))
+                throw new InvalidOperationException($"Featurized schema column {i} is '{Schema[i].Name}' ({Schema[i].Type}), expected the input's '{input.Schema[i].Name}' ({input.Schema[i].Type}).");
     }
 
     public bool CanShuffle => false;
@@ -30,8 +33,11 @@ internal sealed class FeaturizedDataView : IDataView
         var needed = columnsNeeded.Select(c => c.Index).ToHashSet();
         var feature = Schema[owner.Options.OutputColumnName];
         bool wantFeature = needed.Contains(feature.Index);
+        // By index, never by name: a schema may hold hidden columns of the same name (MapValueToKey("Label") keeps
+        // the text Label hidden before the key one), and a name finds only the visible one. The output schema is the
+        // input's columns at their own indices, then the embedding.
         var inputNeeded = Schema.Where(c => needed.Contains(c.Index) && c.Index != feature.Index)
-            .Select(c => input.Schema[c.Name]).ToList();
+            .Select(c => input.Schema[c.Index]).ToList();
         var passThrough = input.GetRowCursor(inputNeeded);
         var producer = wantFeature ? new BatchProducer(owner, input) : null;
         return new Cursor(this, passThrough, producer, feature.Index);
@@ -64,12 +70,12 @@ internal sealed class FeaturizedDataView : IDataView
         }
 
         public override bool IsColumnActive(DataViewSchema.Column column) =>
-            column.Index == featureIndex ? producer is not null : passThrough.IsColumnActive(passThrough.Schema[column.Name]);
+            column.Index == featureIndex ? producer is not null : passThrough.IsColumnActive(passThrough.Schema[column.Index]);
 
         public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column)
         {
             if (column.Index != featureIndex)
-                return passThrough.GetGetter<TValue>(passThrough.Schema[column.Name]);
+                return passThrough.GetGetter<TValue>(passThrough.Schema[column.Index]);
             if (producer is null) throw new InvalidOperationException($"Column '{column.Name}' was not requested when the cursor was created.");
             ValueGetter<VBuffer<float>> getter = (ref VBuffer<float> value) =>
             {

@@ -19,6 +19,41 @@ public class FeaturizeImageTests(ITestOutputHelper output)
 
     [NeedsAssets]
     [Fact]
+    public void Hidden_columns_pass_through_by_index_and_the_readme_chain_with_a_cache_checkpoint_evaluates()
+    {
+        // MapValueToKey("Label") in place leaves the text Label as a hidden column before the key one. Reading
+        // columns by name found only the key column, so ML.NET's cache checkpoint (which reads every column, hidden ones
+        // included) failed with "Invalid TValue ... expected UInt32".
+        var ml = new MLContext(1);
+        var train = View(ml, Cifar(TestAssets.Cifar10Train, 10));
+        var keyed = ml.Transforms.Conversion.MapValueToKey("Label").Fit(train).Transform(train);
+        var featurized = ml.Transforms.FeaturizeImage("Features", "ImagePath").Fit(keyed).Transform(keyed);
+        var hiddenLabel = featurized.Schema[1];
+        Assert.True(hiddenLabel.IsHidden);
+        Assert.Equal("Label", hiddenLabel.Name);
+        using (var cursor = featurized.GetRowCursor(featurized.Schema))
+        {
+            Assert.True(cursor.MoveNext());
+            ReadOnlyMemory<char> text = default;
+            cursor.GetGetter<ReadOnlyMemory<char>>(hiddenLabel)(ref text);
+            uint key = 0;
+            cursor.GetGetter<uint>(featurized.Schema["Label"])(ref key);
+            var firstLabel = ml.Data.CreateEnumerable<ImagePathRow>(train, reuseRowObject: false).First().Label;
+            Assert.Equal(firstLabel, text.ToString());
+            Assert.Equal(1u, key); // MapValueToKey numbers labels by first occurrence
+        }
+
+        var scorer = ml.Transforms.Conversion.MapValueToKey("Label")
+            .Append(ml.Transforms.FeaturizeImage("Features", "ImagePath"))
+            .AppendCacheCheckpoint(ml)
+            .Append(ml.MulticlassClassification.Trainers.LbfgsMaximumEntropy())
+            .Fit(train);
+        var metrics = ml.MulticlassClassification.Evaluate(scorer.Transform(View(ml, Cifar(TestAssets.Cifar10Test, 5))));
+        Assert.True(metrics.MicroAccuracy > 0.2, $"micro-accuracy {metrics.MicroAccuracy:F3} (chance 0.10)");
+    }
+
+    [NeedsAssets]
+    [Fact]
     public void Linear_probe_on_real_cifar10_reaches_0_58_and_the_saved_model_predicts_the_same()
     {
         var ml = new MLContext(1);

@@ -82,6 +82,10 @@ public class NuGetPackageTests(PackedFeed packed, ITestOutputHelper output)
         Assert.Equal("1.31.1", deps["Microsoft.ML.OnnxRuntime"]);
         // The point of the split: frozen features need neither TorchSharp nor LibTorch (about 600 MB per platform).
         Assert.DoesNotContain(deps.Keys, d => d.Contains("torch", StringComparison.OrdinalIgnoreCase));
+        // ResNet-18 comes from ML.NET's own package, a dependency: its 64 MB of ONNX must not be shipped again in ours.
+        Assert.Equal("0.23.1", deps["Microsoft.ML.DnnImageFeaturizer.ResNet18"]);
+        using (var zip = ZipFile.OpenRead(nupkg))
+            Assert.DoesNotContain(zip.Entries, e => e.FullName.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase));
 
         var app = ConsoleApp(dir, feed, "MLNetTransfer", """
             using System.Globalization;
