@@ -29,12 +29,14 @@ internal static class TrainCommand
             $"Side of the square image the network sees (default: {defaults.ImageSize} for fine-tuning; for linear-probe the backbone's own, {CommonOptions.DefaultBackbone.InputSize} for {CommonOptions.DefaultBackbone.Name})");
         var cache = CommonOptions.Cache();
         var flip = CommonOptions.FlipAverage();
+        var augment = new Option<string>("--augment") { Description = "Training-batch augmentation (fine-tuning strategies): none (lets head and partial train from cached features) | flip | flip-crop", DefaultValueFactory = _ => "none" };
+        augment.AcceptOnlyFromAmong("none", "flip", "flip-crop");
         var output = new Option<string>("--out") { Description = "Output folder", Required = true };
         var continueFrom = new Option<string?>("--continue-from") { Description = "Continue training the network saved in this output folder (fine-tuning strategies)" };
 
         var command = new Command("train", "Train an image classifier on folder-per-class images")
         {
-            train, dataset, test, maxPerClass, seed, backbone, featureNode, strategy, trainer, epochs, batchSize, lr, imageSize, cache, flip, output, continueFrom,
+            train, dataset, test, maxPerClass, seed, backbone, featureNode, strategy, trainer, epochs, batchSize, lr, imageSize, augment, cache, flip, output, continueFrom,
         };
         command.SetAction(result => CliRunner.Guard(() =>
         {
@@ -62,6 +64,7 @@ internal static class TrainCommand
                         BatchSize = result.GetValue(batchSize),
                         LearningRate = result.GetValue(lr),
                         ImageSize = result.GetValue(imageSize) ?? defaults.ImageSize,
+                        Augmentation = result.GetValue(augment) switch { "flip" => Augment.Flip, "flip-crop" => Augment.FlipAndCrop, _ => Augment.None },
                         Seed = result.GetValue(seed),
                         ContinueFrom = result.GetValue(continueFrom),
                     },

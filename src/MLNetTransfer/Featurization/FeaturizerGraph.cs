@@ -22,6 +22,20 @@ internal static class FeaturizerGraph
     public static byte[] Build(BackboneInfo backbone, AssetResolver assets, int networkSize, string outputName = "embedding",
         bool flipAverage = false)
     {
+        var model = BuildFloatNetwork(backbone, assets, outputName);
+        if (backbone.Int8Ranges is { } ranges)
+        {
+            OnnxInt8Quantizer.FoldBatchNormalization(model);
+            OnnxInt8Quantizer.Quantize(model, ranges);
+        }
+        PrependPreprocessing(model, backbone, assets, networkSize);
+        if (flipAverage) OnnxGraphEdits.AddFlipAveraging(model, InputName, outputName);
+        return model.ToByteArray();
+    }
+
+    /// <summary>The backbone as a float network cut at its embedding, output <paramref name="outputName"/> [N,D], input not yet preprocessed.</summary>
+    internal static OnnxModel BuildFloatNetwork(BackboneInfo backbone, AssetResolver assets, string outputName)
+    {
         var model = BackboneModels.Load(backbone, assets);
         if (backbone.RunAsFloat && OnnxDequantizer.IsQuantized(model)) model = OnnxDequantizer.ToFloat(model);
         var info = OnnxGraphEdits.Inspect(model);
@@ -40,6 +54,11 @@ internal static class FeaturizerGraph
         else
             OnnxGraphEdits.ExposeFlattened(model, embedding.TensorName, outputName, dims);
         OnnxGraphEdits.Prune(model, outputName);
+        return model;
+    }
+
+    /// <summary>Puts the pixel input in front: resize to <paramref name="networkSize"/>, then the backbone's normalization.</summary>
+    internal static void PrependPreprocessing(OnnxModel model, BackboneInfo backbone, AssetResolver assets, int networkSize) =>
         OnnxGraphEdits.PrependPreprocessing(model, new PreprocessingSpec
         {
             InputName = InputName,
@@ -47,7 +66,4 @@ internal static class FeaturizerGraph
             Normalization = backbone.Normalization(assets),
             ResizeTo = (networkSize, networkSize),
         });
-        if (flipAverage) OnnxGraphEdits.AddFlipAveraging(model, InputName, outputName);
-        return model.ToByteArray();
-    }
 }
