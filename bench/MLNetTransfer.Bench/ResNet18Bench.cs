@@ -28,6 +28,8 @@ internal static class ResNet18Bench
 
         var ours = new ImageFeaturizer(new FeaturizeImageOptions { Backbone = backbone });
         ours.Featurize(paths.Take(32)).ToList();
+        var oursInt8 = new ImageFeaturizer(new FeaturizeImageOptions { Backbone = BackboneCatalog.ResNet18Int8 });
+        oursInt8.Featurize(paths.Take(32)).ToList();
 
         var ml = new MLContext(1);
         var view = ml.Data.LoadFromEnumerable(paths.Select(p => new PathRow { ImagePath = p }));
@@ -57,12 +59,50 @@ internal static class ResNet18Bench
         }
         RunRaw();
 
-        var seconds = new Dictionary<string, List<double>> { ["ours"] = [], ["mlnet"] = [], ["ort"] = [] };
+        // Raw ORT on the int8 network: the same pre-decoded tensors into the QDQ graph (no preprocessing in it).
+        var int8Model = FeaturizerGraph.BuildFloatNetwork(BackboneCatalog.ResNet18Int8, AssetResolver.Default, "embedding");
+        Onnx.OnnxInt8Quantizer.FoldBatchNormalization(int8Model);
+        Onnx.OnnxInt8Quantizer.Quantize(int8Model, BackboneCatalog.ResNet18Int8.Int8Ranges!);
+        using var int8Session = new InferenceSession(int8Model.ToByteArray(), options);
+        int RunRawInt8()
+        {
+            int per = 3 * 224 * 224;
+            using var runOptions = new RunOptions();
+            for (int start = 0; start < paths.Count; start += 32)
+            {
+                int n = Math.Min(32, paths.Count - start);
+                using var input = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, new Memory<float>(tensors, start * per, n * per), [n, 3, 224, 224]);
+                using var result = int8Session.Run(runOptions, [backbone.InputName], [input], ["embedding"]);
+            }
+            return paths.Count;
+        }
+        RunRawInt8();
+
+        // Our featurizer graph alone (resize + normalization inside), on pixels decoded at 32 px beforehand: tells the
+        // graph's cost from the pipeline's (decoding, ML.NET's cursor) in the gap between "ours" and raw ORT.
+        var small = PreDecodeSmall(paths);
+        using var graphOnly = new OnnxBatchRunner(FeaturizerGraph.Build(backbone, AssetResolver.Default, 224));
+        int RunGraphOnly()
+        {
+            int per = 3 * 32 * 32;
+            for (int start = 0; start < paths.Count; start += 32)
+            {
+                int n = Math.Min(32, paths.Count - start);
+                graphOnly.Run(small[(start * per)..((start + n) * per)], n, 32, 32);
+            }
+            return paths.Count;
+        }
+        RunGraphOnly();
+
+        var seconds = new Dictionary<string, List<double>> { ["ours"] = [], ["ours-int8"] = [], ["mlnet"] = [], ["ort"] = [], ["ort-int8"] = [], ["graph"] = [] };
         for (int r = 0; r < rounds; r++)
         {
             seconds["ours"].Add(Time(() => ours.Featurize(paths).Count()));
+            seconds["ours-int8"].Add(Time(() => oursInt8.Featurize(paths).Count()));
             seconds["mlnet"].Add(Time(() => mlnet.Transform(view).GetColumn<float[]>("Features").Count()));
             seconds["ort"].Add(Time(RunRaw));
+            seconds["ort-int8"].Add(Time(RunRawInt8));
+            seconds["graph"].Add(Time(RunGraphOnly));
         }
         Console.WriteLine($"| pipeline (ResNet-18, 224 px, {count} CIFAR-10 test JPEGs, {rounds} alternating rounds) | img/s per round | best img/s |");
         Console.WriteLine("|---|---|---|");
@@ -70,9 +110,13 @@ internal static class ResNet18Bench
             Console.WriteLine($"| {name} | {string.Join(" / ", seconds[key].Select(s => $"{count / s:F1}"))} | {count / seconds[key].Min():F1} |");
         Row("ours", "MLNetTransfer FeaturizeImage(resnet18): decode at 32 px, resize + BGR + mean image in the graph, batch 32");
         Row("mlnet", "ML.NET LoadImages → ResizeImages(224) → ExtractPixels → DnnFeaturizeImage(ResNet18)");
-        Row("ort", "raw ORT session, pre-decoded and normalized tensors, batch 32 (decode not timed)");
-        var ratios = Enumerable.Range(0, rounds).Select(i => (Ml: seconds["mlnet"][i] / seconds["ours"][i], Ort: seconds["ort"][i] / seconds["ours"][i])).ToList();
-        Console.WriteLine($"per-round ratio ours / ML.NET: {string.Join(" / ", ratios.Select(x => $"{x.Ml:F2}×"))}; ours / raw ORT: {string.Join(" / ", ratios.Select(x => $"{x.Ort:F2}×"))}");
+        Row("ours-int8", "MLNetTransfer FeaturizeImage(resnet18-int8): the same, the network in int8");
+        Row("ort", "raw ORT session, fp32 network, pre-decoded and normalized tensors, batch 32 (decode not timed)");
+        Row("ort-int8", "raw ORT session, our int8 network, the same tensors (decode not timed)");
+        Row("graph", "our fp32 featurizer graph alone (resize + normalization inside), pixels decoded at 32 px beforehand");
+        string Ratios(string a, string b) => string.Join(" / ", Enumerable.Range(0, rounds).Select(i => $"{seconds[b][i] / seconds[a][i]:F2}×"));
+        Console.WriteLine($"per round: ours / ML.NET {Ratios("ours", "mlnet")}; ours / raw ORT {Ratios("ours", "ort")}; graph alone / raw ORT {Ratios("graph", "ort")}");
+        Console.WriteLine($"per round: ours-int8 / ML.NET {Ratios("ours-int8", "mlnet")}; ours-int8 / raw ORT int8 {Ratios("ours-int8", "ort-int8")}; ours-int8 / raw ORT fp32 {Ratios("ours-int8", "ort")}");
     }
 
     public static void Probe(string assets, bool quick, bool withFlip)
@@ -117,6 +161,50 @@ internal static class ResNet18Bench
         Console.WriteLine($"| ML.NET default LbfgsMaximumEntropy options (L1 1, L2 1) | {ProbeVariantsBench.Probe(trainX, train, testX, test, new()).Accuracy:F4} |");
     }
 
+    /// <summary>
+    /// Transforms of the pooled features before the L-BFGS probe, on the first 200/class: raw, square root (the features
+    /// are averages of ReLU outputs, so ≥ 0), each vector scaled to unit length, both, and per-feature standardization
+    /// with the training mean and deviation. L2 chosen on a held-out tenth of train for each.
+    /// </summary>
+    public static void ProbeTransforms(string assets, bool multiBlock, bool flip, bool int8)
+    {
+        var backbone = (multiBlock, int8) switch
+        {
+            (true, true) => BackboneCatalog.ResNet18MultiBlockInt8, (true, false) => BackboneCatalog.ResNet18MultiBlock,
+            (false, true) => BackboneCatalog.ResNet18Int8, _ => BackboneCatalog.ResNet18,
+        };
+        Console.WriteLine($"backbone {backbone.Name}, {backbone.Embedding.Dimension}-d{(flip ? ", flip-averaged" : "")}");
+        var train = FirstPerClass(Path.Combine(assets, "datasets/cifar10/train"), 200);
+        var test = FirstPerClass(Path.Combine(assets, "datasets/cifar10/test"), 200);
+        var featurizer = new ImageFeaturizer(new FeaturizeImageOptions { Backbone = backbone, FlipAverage = flip, CacheFolder = Path.Combine(Path.GetTempPath(), "mlnt-resnet18-bench") });
+        var watch = Stopwatch.StartNew();
+        var trainX = featurizer.Featurize(train.Select(i => i.Path)).ToArray();
+        var testX = featurizer.Featurize(test.Select(i => i.Path)).ToArray();
+        Console.WriteLine($"featurized {train.Count + test.Count} images in {watch.Elapsed.TotalSeconds:F0} s (0 when cached)");
+        float[] grid = [1e-2f, 1e-1f, 1f, 4f];
+        Microsoft.ML.Trainers.LbfgsMaximumEntropyMulticlassTrainer.Options Library(float l2) =>
+            new() { L1Regularization = 1, L2Regularization = l2, OptimizationTolerance = 1e-6f, MaximumNumberOfIterations = 500, HistorySize = 50 };
+        float[] Sqrt(float[] v) => [.. v.Select(x => MathF.Sign(x) * MathF.Sqrt(MathF.Abs(x)))];
+        float[] Unit(float[] v) { float n = MathF.Sqrt(v.Sum(x => x * x)) + 1e-12f; return [.. v.Select(x => x / n)]; }
+        int d = trainX[0].Length;
+        var mean = Enumerable.Range(0, d).Select(j => trainX.Average(v => v[j])).ToArray();
+        var std = Enumerable.Range(0, d).Select(j => Math.Sqrt(trainX.Average(v => (v[j] - mean[j]) * (v[j] - mean[j]))) + 1e-6).ToArray();
+        float[] Standard(float[] v) => [.. v.Select((x, j) => (float)((x - mean[j]) / std[j]))];
+        var transforms = new (string Name, Func<float[], float[]> F)[]
+        {
+            ("raw", v => v), ("sqrt", Sqrt), ("unit length", Unit), ("sqrt, then unit length", v => Unit(Sqrt(v))), ("standardized", Standard),
+        };
+        Console.WriteLine("| transform | held-out accuracy per L2 (1e-2 / 0.1 / 1 / 4) | chosen L2 | test accuracy |");
+        Console.WriteLine("|---|---|---|---|");
+        foreach (var (name, f) in transforms)
+        {
+            var tx = trainX.Select(f).ToArray();
+            var sx = testX.Select(f).ToArray();
+            var (best, scores) = ProbeVariantsBench.ChooseOnHeldOut(grid, tx, train, Library);
+            Console.WriteLine($"| {name} | {string.Join(" / ", scores.Select(a => $"{a:F3}"))} | {best} | {ProbeVariantsBench.Probe(tx, train, sx, test, Library(best)).Accuracy:F4} |");
+        }
+    }
+
     /// <summary>The first <paramref name="perClass"/> files of each class folder, both sorted by ordinal name.</summary>
     private static List<LabeledImage> FirstPerClass(string root, int perClass) =>
         [.. Directory.GetDirectories(root).Order(StringComparer.Ordinal).SelectMany(d =>
@@ -128,6 +216,17 @@ internal static class ResNet18Bench
         var watch = Stopwatch.StartNew();
         work();
         return watch.Elapsed.TotalSeconds;
+    }
+
+    private static float[] PreDecodeSmall(List<string> paths)
+    {
+        var data = new float[paths.Count * 3 * 32 * 32];
+        for (int i = 0; i < paths.Count; i++)
+        {
+            var planes = RawImage.DecodeToPlanes(File.ReadAllBytes(paths[i]), paths[i], 32, 32);
+            for (int j = 0; j < planes.Length; j++) data[i * planes.Length + j] = planes[j] / 255f;
+        }
+        return data;
     }
 
     private static float[] PreDecode(List<string> paths, Onnx.ImageNormalization norm)
