@@ -64,8 +64,27 @@ internal static class OnnxOps
         if (kernel.Length != 2) throw new UnsupportedOperatorException($"{n.Label}: only 2-D convolutions are supported.");
         if (pads[0] == pads[2] && pads[1] == pads[3])
             return [F.conv2d(input, w, x.ElementAtOrDefault(2), strides, [pads[0], pads[1]], dilations, groups)];
+        if (SymmetricEquivalent(input, pads, kernel, strides, dilations) is { } symmetric)
+            return [F.conv2d(input, w, x.ElementAtOrDefault(2), strides, symmetric, dilations, groups)];
         var padded = F.pad(input, [pads[1], pads[3], pads[0], pads[2]]);
         return [F.conv2d(padded, w, x.ElementAtOrDefault(2), strides, [0, 0], dilations, groups)];
+    }
+
+    // Pads [top, left, bottom, right] with less at the end than at the start (CNTK's stride-2 layers: [1, 1, 0, 0]) give
+    // the same windows as the start pad on both sides whenever both produce the same output size: every window starts
+    // at the same place, and the extra end rows are never reached. Then the op pads itself, and no padded copy of the
+    // input is made (a copy, and its gradient, per stride-2 layer in training). Null when the sizes differ.
+    private static long[]? SymmetricEquivalent(Tensor input, long[] pads, long[] kernel, long[] strides, long[] dilations)
+    {
+        var symmetric = new long[2];
+        for (int d = 0; d < 2; d++)
+        {
+            long begin = pads[d], end = pads[d + 2], size = input.shape[2 + d], span = (kernel[d] - 1) * dilations[d] + 1;
+            if (end > begin) return null;
+            if ((size + 2 * begin - span) / strides[d] != (size + begin + end - span) / strides[d]) return null;
+            symmetric[d] = begin;
+        }
+        return symmetric;
     }
 
     // ONNX pads are [top, left, bottom, right]; auto_pad SAME_* computes them like TensorFlow.
@@ -124,6 +143,9 @@ internal static class OnnxOps
         var pads = Pads(n, x[0]!, kernel, strides, dilations);
         if (n.Output.Count > 1 && n.Output[1].Length > 0) throw new UnsupportedOperatorException($"{n.Label}: MaxPool indices output is not supported.");
         var input = x[0]!;
+        if ((pads[0] != pads[2] || pads[1] != pads[3]) && SymmetricEquivalent(input, pads, kernel, strides, dilations) is { } symmetric
+            && symmetric.Zip(kernel, (p, k) => 2 * p <= k).All(ok => ok)) // max_pool2d pads at most half the window
+            pads = [symmetric[0], symmetric[1], symmetric[0], symmetric[1]];
         if (pads[0] != pads[2] || pads[1] != pads[3])
         {
             input = F.pad(input, [pads[1], pads[3], pads[0], pads[2]], PaddingModes.Constant, double.NegativeInfinity);

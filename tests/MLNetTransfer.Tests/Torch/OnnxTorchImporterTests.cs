@@ -3,6 +3,7 @@ using MLNetTransfer.Onnx.Proto;
 using MLNetTransfer.Tests.Onnx;
 using MLNetTransfer.Torch;
 using MLNetTransfer.Training;
+using TorchSharp;
 using Xunit.Abstractions;
 using OnnxDataType = MLNetTransfer.Onnx.Proto.TensorProto.Types.DataType;
 
@@ -89,6 +90,33 @@ public class OnnxTorchImporterTests(ITestOutputHelper output)
         var (maxAbs, maxRef) = (check.MaxAbsDiff, check.MaxAbsReference);
         output.WriteLine($"{which}: max abs {maxAbs}, relative {maxAbs / maxRef}");
         Assert.True(maxAbs / maxRef <= 1e-4f, $"relative diff {maxAbs / maxRef}");
+    }
+
+    [Theory]
+    [InlineData(16)] // even: the ops pad themselves (no padded copy)
+    [InlineData(15)] // odd: the symmetric form would add a row and column, so the input is padded first
+    public void Cntk_style_end_short_pads_match_ort_at_even_and_odd_sizes(int size)
+    {
+        // CNTK's stride-2 layers pad [1, 1, 0, 0]; its 7×7 stem [3, 3, 2, 2].
+        var b = new OnnxGraphBuilder("pads");
+        b.AddInput("x", OnnxDataType.Float, [null, 3, null, null], ["N", null, "H", "W"]);
+        var random = new Random(2);
+        string stem = b.Add("Conv", ["x", b.AddInitializer("w0", [4, 3, 7, 7], ResNetGraphs.Normal(random, 4 * 3 * 49, 0.2))],
+            AttributeProto.IntList("kernel_shape", 7, 7), AttributeProto.IntList("strides", 2, 2), AttributeProto.IntList("pads", 3, 3, 2, 2));
+        string pool = b.Add("MaxPool", [stem], AttributeProto.IntList("kernel_shape", 3, 3), AttributeProto.IntList("strides", 2, 2), AttributeProto.IntList("pads", 1, 1, 0, 0));
+        b.AddNode("Conv", [pool, b.AddInitializer("w1", [4, 4, 3, 3], ResNetGraphs.Normal(random, 4 * 4 * 9, 0.2))], ["y"],
+            AttributeProto.IntList("kernel_shape", 3, 3), AttributeProto.IntList("strides", 2, 2), AttributeProto.IntList("pads", 1, 1, 0, 0));
+        b.AddOutput("y", OnnxDataType.Float, [null, 4, null, null]);
+        var model = b.Build();
+        using var module = OnnxTorchImporter.Import(model);
+        var x = ResNetGraphs.Normal(new Random(size), 2 * 3 * size * size, 1.0);
+        var expected = OrtRunner.Run(model, "x", x, [2, 3, size, size], "y")["y"];
+        using var input = torch.tensor(x, [2, 3, size, size]);
+        using var y = module.forward(input);
+        Assert.Equal(expected.Shape.Select(d => (long)d), y.shape);
+        var actual = y.data<float>().ToArray();
+        float diff = expected.Data.Zip(actual, (e, a) => MathF.Abs(e - a)).Max();
+        Assert.True(diff < 1e-4f * expected.Data.Max(MathF.Abs), $"max diff {diff}");
     }
 
     [Fact]
