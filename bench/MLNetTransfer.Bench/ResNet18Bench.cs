@@ -128,7 +128,7 @@ internal static class ResNet18Bench
         var cache = Path.Combine(Path.GetTempPath(), "mlnt-resnet18-bench");
         Console.WriteLine($"| backbone (linear probe, L-BFGS, first {perClass}/class of CIFAR-10 train → test) | accuracy | macro F1 | featurize + train s |");
         Console.WriteLine("|---|---|---|---|");
-        foreach (var (name, backbone, flip) in new[] { ("resnet18", BackboneCatalog.ResNet18, false), ("mobilenetv2-int8", BackboneCatalog.MobileNetV2Int8, false),
+        foreach (var (name, backbone, flip) in new[] { ("resnet18", BackboneCatalog.ResNet18, false), ("resnet18-int8", BackboneCatalog.ResNet18Int8, false), ("mobilenetv2-int8", BackboneCatalog.MobileNetV2Int8, false),
                      ("resnet18 + flip-average", BackboneCatalog.ResNet18, true) }.Where(row => withFlip || !row.Item3))
         {
             var watch = Stopwatch.StartNew();
