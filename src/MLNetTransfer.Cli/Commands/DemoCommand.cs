@@ -6,8 +6,8 @@ namespace MLNetTransfer.Cli.Commands;
 
 /// <summary>
 /// <c>demo</c>: the README's main job — a real CIFAR-10 subset (200 train / 100 test images per class) from the assets
-/// folder (or the cache, downloading the official archive on first use; <see cref="Cifar10.Locate"/>), MobileNetV2-int8
-/// as a frozen featurizer, L-BFGS logistic regression; prints metrics, writes the report.
+/// folder (or the cache, downloading the official archive on first use; <see cref="Cifar10.Locate"/>), ResNet-18 int8 (ML.NET's
+/// own model, from its NuGet package) as a frozen featurizer, L-BFGS logistic regression; prints metrics, writes the report.
 /// </summary>
 internal static class DemoCommand
 {
@@ -15,7 +15,7 @@ internal static class DemoCommand
     {
         var output = new Option<string>("--out") { Description = "Output folder", DefaultValueFactory = _ => "mlnet-transfer-demo" };
         var perClass = new Option<int>("--per-class") { Description = "Training images per class", DefaultValueFactory = _ => 200 };
-        var command = new Command("demo", "CIFAR-10 subset + MobileNetV2-int8 linear probe: metrics and report") { output, perClass };
+        var command = new Command("demo", "CIFAR-10 subset + ResNet-18 int8 linear probe: metrics and report") { output, perClass };
         command.SetAction(result => CliRunner.Guard(() =>
         {
             var assets = CommonOptions.Resolver(result);
@@ -29,7 +29,7 @@ internal static class DemoCommand
                 MaxPerClass = result.GetValue(perClass),
                 MaxPerClassTest = 100,
                 Seed = 1,
-                Backbone = BackboneCatalog.MobileNetV2Int8,
+                Backbone = BackboneCatalog.ResNet18Int8, // from its NuGet package: the demo needs no model file
                 Assets = assets,
                 OutDir = result.GetValue(output)!,
                 Quiet = result.GetValue(CommonOptions.Quiet),

@@ -17,15 +17,18 @@ public sealed record FeaturizeImageOptions
     /// <summary>Folder that relative paths are resolved against; null means as given. Default null.</summary>
     public string? ImageFolder { get; init; }
 
-    /// <summary>The backbone. Default MobileNetV2-int8.</summary>
-    public BackboneInfo Backbone { get; init; } = BackboneCatalog.MobileNetV2Int8;
+    /// <summary>
+    /// The backbone. Default <see cref="BackboneCatalog.ResNet18Int8"/>: ML.NET's own ResNet-18, restored with the library
+    /// from its NuGet package (no assets folder, no download), run in int8 (docs/benchmarks.md: why this default).
+    /// </summary>
+    public BackboneInfo Backbone { get; init; } = BackboneCatalog.ResNet18Int8;
 
     /// <summary>Where backbone files are looked up. Default: <c>$MLNETTRANSFER_ASSETS</c>, then the user cache.</summary>
     public AssetResolver Assets { get; init; } = AssetResolver.Default;
 
     /// <summary>
     /// Size (square) the network sees; images are resized to it inside the ONNX graph (bilinear, half-pixel).
-    /// Default null: the backbone's <see cref="BackboneInfo.InputSize"/> (224 for MobileNetV2).
+    /// Default null: the backbone's <see cref="BackboneInfo.InputSize"/> (224 for the default ResNet-18).
     /// </summary>
     public int? NetworkSize { get; init; }
 

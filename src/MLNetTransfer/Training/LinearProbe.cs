@@ -10,8 +10,8 @@ namespace MLNetTransfer.Training;
 /// <summary>Options of <see cref="LinearProbe"/>, every default documented on its property; a record, validated once per call.</summary>
 public sealed record LinearProbeOptions
 {
-    /// <summary>The frozen backbone. Default MobileNetV2-int8.</summary>
-    public BackboneInfo Backbone { get; init; } = BackboneCatalog.MobileNetV2Int8;
+    /// <summary>The frozen backbone. Default <see cref="BackboneCatalog.ResNet18Int8"/> (from a NuGet package: no download).</summary>
+    public BackboneInfo Backbone { get; init; } = BackboneCatalog.ResNet18Int8;
 
     /// <summary>Where backbone files are found. Default: <c>$MLNETTRANSFER_ASSETS</c>, then the user cache.</summary>
     public AssetResolver Assets { get; init; } = AssetResolver.Default;
@@ -28,7 +28,7 @@ public sealed record LinearProbeOptions
     /// <summary>Average each embedding with the mirrored image's (<see cref="FeaturizeImageOptions.FlipAverage"/>); default false.</summary>
     public bool FlipAverage { get; init; }
 
-    /// <summary>Size the network sees; default null (the backbone's, 224 for MobileNetV2).</summary>
+    /// <summary>Size the network sees; default null (the backbone's, 224 for ResNet-18).</summary>
     public int? ImageSize { get; init; }
 
     /// <summary>Called with (images featurized so far) during training; default null.</summary>

@@ -144,7 +144,7 @@ public class CliCommandTests(ITestOutputHelper output)
         var byPath = parts.ToDictionary(p => p.Path);
         foreach (var a in all)
         {
-            Assert.Equal(1280, a.Embedding.Length);
+            Assert.Equal(512, a.Embedding.Length); // the default backbone, resnet18-int8
             Assert.Equal(a.Label, byPath[a.Path].Label);
             Assert.Equal(a.Embedding, byPath[a.Path].Embedding);
         }

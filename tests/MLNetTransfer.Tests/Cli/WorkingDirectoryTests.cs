@@ -51,11 +51,11 @@ public class WorkingDirectoryTests
         Assert.False(Directory.Exists(Path.Combine(moved, relative)), "the relative path must not also resolve from the moved folder");
 
         var ok = CliProcess.RunIn(moved, new Dictionary<string, string> { [TestAssets.Variable] = relative, ["PWD"] = start },
-            "featurize", "--images", images, "--out", dir.Combine("e.parquet"), "--quiet");
+            "featurize", "--images", images, "--backbone", "mobilenetv2-int8", "--out", dir.Combine("e.parquet"), "--quiet"); // a model from the assets folder
         Assert.True(ok.ExitCode == 0, ok.Stderr);
 
         var missing = CliProcess.RunIn(moved, new Dictionary<string, string> { [TestAssets.Variable] = "no/such/assets", ["PWD"] = start },
-            "featurize", "--images", images, "--out", dir.Combine("f.parquet"), "--quiet");
+            "featurize", "--images", images, "--backbone", "mobilenetv2-int8", "--out", dir.Combine("f.parquet"), "--quiet");
         Assert.Equal(2, missing.ExitCode);
         Assert.Contains(Path.Combine(moved, "no/such/assets"), missing.Stderr); // the error names the full path it looked in
         Assert.Contains(TestAssets.Variable, missing.Stderr);

@@ -1,3 +1,4 @@
+using MLNetTransfer.Backbones;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLNetTransfer.Data;
@@ -18,9 +19,9 @@ public class BytesInputTests
         var rows = files.Select(f => (RawImage.EncodePngFromPlanes(MlImagePlanes.Decode(File.ReadAllBytes(f.Path), f.Path, 32, 32), 32, 32), f.Label)).ToList();
         var bytesView = ml.Data.LoadImagesFromBytes(rows);
         var pathView = ml.Data.LoadImages(files);
-        var options = new FeaturizeImageOptions { Assets = new(TestAssets.Root), InputColumnName = ImageColumns.Bytes };
+        var options = new FeaturizeImageOptions { Backbone = BackboneCatalog.MobileNetV2Int8, Assets = new(TestAssets.Root), InputColumnName = ImageColumns.Bytes };
         using var fromBytes = ml.Transforms.FeaturizeImage(options).Fit(bytesView);
-        using var fromPaths = ml.Transforms.FeaturizeImage(new FeaturizeImageOptions { Assets = new(TestAssets.Root) }).Fit(pathView);
+        using var fromPaths = ml.Transforms.FeaturizeImage(new FeaturizeImageOptions { Backbone = BackboneCatalog.MobileNetV2Int8, Assets = new(TestAssets.Root) }).Fit(pathView);
         Assert.True(fromBytes.BytesInput);
         Assert.Equal(32, fromBytes.DecodeWidth);
         var a = fromBytes.Transform(bytesView).GetColumn<float[]>("Features").ToList();

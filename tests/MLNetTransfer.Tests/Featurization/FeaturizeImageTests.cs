@@ -1,3 +1,4 @@
+using MLNetTransfer.Backbones;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLNetTransfer.Data;
@@ -62,7 +63,7 @@ public class FeaturizeImageTests(ITestOutputHelper output)
         Assert.Equal(1000, train.Count);
         Assert.Equal(500, test.Count);
 
-        var model = LinearProbe.Train(ml, train, new LinearProbeOptions { Assets = new(TestAssets.Root) });
+        var model = LinearProbe.Train(ml, train, new LinearProbeOptions { Backbone = BackboneCatalog.MobileNetV2Int8, Assets = new(TestAssets.Root) });
         var report = ModelEvaluation.Evaluate(ml, model, test);
         output.WriteLine($"linear probe (LBFGS) on 100/class CIFAR-10, 50/class test: accuracy {report.Accuracy:F4}, macroF1 {report.MacroF1:F4}, " +
                          $"train {model.TrainSeconds:F1} s, scoring {report.ImagesPerSecond:F0} img/s");
@@ -99,7 +100,7 @@ public class FeaturizeImageTests(ITestOutputHelper output)
         var ml = new MLContext(1);
         var items = Cifar(TestAssets.Cifar10Test, 7); // 70 images: two full batches of 32 and a partial one
         var view = View(ml, items);
-        using var fitted = ml.Transforms.FeaturizeImage(new FeaturizeImageOptions { Assets = new(TestAssets.Root) }).Fit(view);
+        using var fitted = ml.Transforms.FeaturizeImage(new FeaturizeImageOptions { Backbone = BackboneCatalog.MobileNetV2Int8, Assets = new(TestAssets.Root) }).Fit(view);
         Assert.Equal(32, fitted.DecodeWidth); // CIFAR is decoded at its own size and upscaled in the graph
         Assert.Equal(224, fitted.NetworkSize);
         var fast = fitted.Transform(view).GetColumn<float[]>("Features").ToList();
@@ -122,7 +123,7 @@ public class FeaturizeImageTests(ITestOutputHelper output)
     {
         using var dir = new TempDir();
         var items = Cifar(TestAssets.Cifar10Test, 4).Select(i => i.Path).ToList();
-        FeaturizeImageOptions Options() => new() { Assets = new(TestAssets.Root), CacheFolder = dir.Path };
+        FeaturizeImageOptions Options() => new() { Backbone = BackboneCatalog.MobileNetV2Int8, Assets = new(TestAssets.Root), CacheFolder = dir.Path };
         var first = new ImageFeaturizer(Options()).Featurize(items).ToList();
         var entries = Directory.GetFiles(dir.Path, "*.emb", SearchOption.AllDirectories);
         Assert.Equal(items.Count, entries.Length);
@@ -150,7 +151,7 @@ public class FeaturizeImageTests(ITestOutputHelper output)
             case "text": File.WriteAllText(bad, "not an image"); break;
             default: File.WriteAllBytes(bad, []); break;
         }
-        var featurizer = new ImageFeaturizer(new FeaturizeImageOptions { Assets = new(TestAssets.Root), DecodeSize = (32, 32) });
+        var featurizer = new ImageFeaturizer(new FeaturizeImageOptions { Backbone = BackboneCatalog.MobileNetV2Int8, Assets = new(TestAssets.Root), DecodeSize = (32, 32) });
         var ex = Assert.Throws<InvalidDataException>(() => featurizer.Featurize([.. good, bad, .. good]).ToList());
         Assert.Contains($"broken-{kind}.jpg", ex.Message);
     }

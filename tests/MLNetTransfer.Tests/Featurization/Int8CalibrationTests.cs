@@ -68,6 +68,21 @@ public class Int8CalibrationTests(ITestOutputHelper output)
 
     [Fact]
     [NeedsAssets]
+    public void The_default_linear_probe_needs_no_model_file_in_any_assets_folder()
+    {
+        using var empty = new TempDir();
+        var ml = new Microsoft.ML.MLContext(1);
+        var options = new MLNetTransfer.Training.LinearProbeOptions { Assets = new AssetResolver(empty.Path) { AllowDownload = false } };
+        Assert.Equal("resnet18-int8", options.Backbone.Name);
+        var model = MLNetTransfer.Training.LinearProbe.Train(ml, TestAssets.CifarSubset(TestAssets.Cifar10Train, 30), options);
+        var report = MLNetTransfer.Evaluation.ModelEvaluation.Evaluate(ml, model, TestAssets.CifarSubset(TestAssets.Cifar10Test, 20));
+        output.WriteLine($"default probe, 30/class → 20/class: accuracy {report.Accuracy:F3}");
+        Assert.True(report.Accuracy > 0.45, $"accuracy {report.Accuracy:F3} (chance 0.10)");
+        Assert.Empty(Directory.EnumerateFileSystemEntries(empty.Path)); // nothing looked up there, nothing downloaded
+    }
+
+    [Fact]
+    [NeedsAssets]
     public void An_int8_file_is_refused_with_its_name()
     {
         var images = TestAssets.CifarSubset(TestAssets.Cifar10Test, 1).Select(i => i.Path);

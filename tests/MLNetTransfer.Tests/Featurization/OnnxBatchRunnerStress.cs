@@ -1,3 +1,4 @@
+using MLNetTransfer.Backbones;
 using Microsoft.ML;
 using MLNetTransfer.Data;
 using MLNetTransfer.Featurization;
@@ -49,7 +50,7 @@ internal static class OnnxBatchRunnerStress
         var ml = new MLContext(1);
         var images = ImageFolder.Scan(imageFolder, new ImageFolderOptions { MaxPerClass = 1, Seed = 1 }).Images;
         var data = ml.Data.LoadFromEnumerable(images.Select(i => new ImagePathRow { ImagePath = i.Path, Label = i.Label }));
-        using var featurizer = ml.Transforms.FeaturizeImage(new FeaturizeImageOptions { Assets = new(TestAssets.Root) }).Fit(data);
+        using var featurizer = ml.Transforms.FeaturizeImage(new FeaturizeImageOptions { Backbone = BackboneCatalog.MobileNetV2Int8, Assets = new(TestAssets.Root) }).Fit(data);
         return featurizer.Graph;
     }
 }

@@ -1,3 +1,4 @@
+using MLNetTransfer.Backbones;
 using MLNetTransfer.Data;
 using MLNetTransfer.Featurization;
 using MLNetTransfer.Insight;
@@ -31,7 +32,7 @@ public class SimilarityAndUncertaintyTests(ITestOutputHelper output)
     public void Nearest_neighbour_of_real_cifar_embeddings_shares_the_label_and_heatmap_renders()
     {
         var items = ImageFolder.Scan(TestAssets.Cifar10Test, new ImageFolderOptions { MaxPerClass = 100, ValidateImages = false }).Images;
-        var embeddings = new ImageFeaturizer(new FeaturizeImageOptions { Assets = new(TestAssets.Root) }).Featurize(items.Select(i => i.Path)).ToList();
+        var embeddings = new ImageFeaturizer(new FeaturizeImageOptions { Backbone = BackboneCatalog.MobileNetV2Int8, Assets = new(TestAssets.Root) }).Featurize(items.Select(i => i.Path)).ToList();
         var m = EmbeddingSimilarity.CosineMatrix(embeddings, center: true);
         var nn = EmbeddingSimilarity.NearestNeighbors(m, 1);
         double same = nn.Select((n, i) => items[n[0].Other].Label == items[i].Label ? 1.0 : 0.0).Average();

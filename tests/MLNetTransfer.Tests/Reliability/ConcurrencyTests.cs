@@ -1,3 +1,4 @@
+using MLNetTransfer.Backbones;
 using System.Collections.Concurrent;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -30,7 +31,7 @@ public class ConcurrencyTests(ITestOutputHelper output)
     public void A_pool_of_prediction_engines_on_one_saved_model_gives_single_threaded_results_from_8_threads()
     {
         var ml = new MLContext(1);
-        var model = LinearProbe.Train(ml, TestAssets.CifarSubset(TestAssets.Cifar10Train, 10), new LinearProbeOptions { Assets = new(TestAssets.Root) });
+        var model = LinearProbe.Train(ml, TestAssets.CifarSubset(TestAssets.Cifar10Train, 10), new LinearProbeOptions { Backbone = BackboneCatalog.MobileNetV2Int8, Assets = new(TestAssets.Root) });
         using var dir = new TempDir();
         model.Save(ml, dir.Combine("model.zip"));
         var served = new MLContext(2);
@@ -71,7 +72,7 @@ public class ConcurrencyTests(ITestOutputHelper output)
     public void Transform_on_one_fitted_model_from_several_threads_equals_the_single_threaded_scores()
     {
         var ml = new MLContext(1);
-        var model = LinearProbe.Train(ml, TestAssets.CifarSubset(TestAssets.Cifar10Train, 10), new LinearProbeOptions { Assets = new(TestAssets.Root) });
+        var model = LinearProbe.Train(ml, TestAssets.CifarSubset(TestAssets.Cifar10Train, 10), new LinearProbeOptions { Backbone = BackboneCatalog.MobileNetV2Int8, Assets = new(TestAssets.Root) });
         var test = TestAssets.CifarSubset(TestAssets.Cifar10Test, 6);
         var data = ml.Data.LoadFromEnumerable(test.Select(i => new ImagePathRow { ImagePath = i.Path, Label = i.Label }));
         float[][] Scores() => [.. model.Model.Transform(data).GetColumn<float[]>("Score")];

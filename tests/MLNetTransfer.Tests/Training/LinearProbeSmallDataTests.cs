@@ -1,3 +1,4 @@
+using MLNetTransfer.Backbones;
 using Microsoft.ML;
 using MLNetTransfer.Evaluation;
 using MLNetTransfer.Training;
@@ -22,7 +23,7 @@ public class LinearProbeSmallDataTests(ITestOutputHelper output)
         using var cache = new TempDir();
         double Accuracy(ClassicalTrainerInfo trainer, bool viaTrain)
         {
-            var options = new LinearProbeOptions { Assets = new(TestAssets.Root), Trainer = trainer, CacheFolder = cache.Path };
+            var options = new LinearProbeOptions { Backbone = BackboneCatalog.MobileNetV2Int8, Assets = new(TestAssets.Root), Trainer = trainer, CacheFolder = cache.Path };
             var model = viaTrain ? LinearProbe.Train(ml, train, options)
                 : new ImageClassifierModel(LinearProbe.BuildPipeline(ml, options).Fit(View(ml, train)), View(ml, train).Schema);
             return ModelEvaluation.Evaluate(ml, model, test).Accuracy;
