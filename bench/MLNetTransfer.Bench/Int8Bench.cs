@@ -40,30 +40,29 @@ internal static class Int8Bench
         }
     }
 
-    /// <summary>
-    /// The featurizer graph with a symbolic input size (resize sizes computed in the graph) against the same graph with the
-    /// input fixed at the decode size (constant resize scales, every shape known), alternating, on 32-px pixels.
-    /// </summary>
-    public static void Shapes(bool quick)
+    /// <summary>Where featurization time goes besides the network: decoding 32-px CIFAR files by ML.NET's chain and directly.</summary>
+    public static void DecodeCost(string assets)
     {
-        var pixels = new float[32 * 3 * 32 * 32];
-        for (int i = 0; i < pixels.Length; i++) pixels[i] = (i * 7919 % 256) / 255f;
-        int reps = quick ? 2 : 5;
-        foreach (var backbone in new[] { BackboneCatalog.ResNet18, BackboneCatalog.ResNet18Int8 })
+        var paths = FirstPerClass(Path.Combine(assets, "datasets/cifar10/test"), 32);
+        var ml = new Microsoft.ML.MLContext(1);
+        var view = ml.Data.LoadFromEnumerable(paths.Select(p => new PathRow { ImagePath = p }));
+        using var transformer = new FeaturizeImageEstimator(ml, new FeaturizeImageOptions()).Fit(view);
+        var decoded = transformer.DecodeChain.Transform(view);
+        for (int round = 0; round < 3; round++)
         {
-            using var symbolic = new OnnxBatchRunner(FeaturizerGraph.Build(backbone, AssetResolver.Default, 224));
-            using var fixedSize = new OnnxBatchRunner(FeaturizerGraph.Build(backbone, AssetResolver.Default, 224, inputSize: (32, 32)));
-            var a = symbolic.Run(pixels, 32, 32, 32);
-            var b = fixedSize.Run(pixels, 32, 32, 32);
-            Console.WriteLine($"{backbone.Name}: max abs diff symbolic vs fixed {a.Zip(b, (x, y) => Math.Abs(x - y)).Max():G3} (values up to {a.Max(Math.Abs):G3})");
-            for (int round = 0; round < 3; round++)
+            double chain = Time(() =>
             {
-                double ta = Time(() => { for (int r = 0; r < reps; r++) symbolic.Run(pixels, 32, 32, 32); });
-                double tb = Time(() => { for (int r = 0; r < reps; r++) fixedSize.Run(pixels, 32, 32, 32); });
-                Console.WriteLine($"  round {round + 1}: symbolic {32 * reps / ta:F1} img/s, fixed {32 * reps / tb:F1} img/s, fixed/symbolic {ta / tb:F2}×");
-            }
+                using var cursor = decoded.GetRowCursor([decoded.Schema[FeaturizeImageTransformer.PixelColumn]]);
+                var getter = cursor.GetGetter<Microsoft.ML.Data.VBuffer<float>>(decoded.Schema[FeaturizeImageTransformer.PixelColumn]);
+                Microsoft.ML.Data.VBuffer<float> v = default;
+                while (cursor.MoveNext()) getter(ref v);
+            });
+            double direct = Time(() => { foreach (var p in paths) MlImagePlanes.Decode(File.ReadAllBytes(p), p, 32, 32); });
+            Console.WriteLine($"round {round + 1}: ML.NET decode chain {1000 * chain / paths.Count:F2} ms/img, direct MLImage decode {1000 * direct / paths.Count:F2} ms/img");
         }
     }
+
+    private sealed class PathRow { public string ImagePath { get; set; } = ""; }
 
     private static double Cosine(float[] x, float[] y)
     {

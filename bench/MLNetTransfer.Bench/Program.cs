@@ -28,7 +28,7 @@ switch (what)
     case "resnet18-probe": ResNet18Bench.Probe(assets, quick, args.Contains("--flip")); break;
     case "resnet18-probe-transforms": ResNet18Bench.ProbeTransforms(assets, args.Contains("--multiblock"), args.Contains("--flip"), args.Contains("--int8")); break;
     case "resnet18-int8": Int8Bench.Run(assets, quick, args.Contains("--print-ranges")); break;
-    case "featurizer-shapes": Int8Bench.Shapes(quick); break;
+    case "decode-cost": Int8Bench.DecodeCost(assets); break;
     default: Console.Error.WriteLine($"unknown benchmark '{what}'"); return 2;
 }
 return 0;

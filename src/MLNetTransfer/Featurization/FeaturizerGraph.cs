@@ -20,7 +20,7 @@ internal static class FeaturizerGraph
     /// <paramref name="outputName"/> (ML.NET's ApplyOnnxModel names columns after graph outputs).
     /// </summary>
     public static byte[] Build(BackboneInfo backbone, AssetResolver assets, int networkSize, string outputName = "embedding",
-        bool flipAverage = false, (int Height, int Width)? inputSize = null)
+        bool flipAverage = false)
     {
         var model = BuildFloatNetwork(backbone, assets, outputName);
         if (backbone.Int8Ranges is { } ranges)
@@ -28,7 +28,7 @@ internal static class FeaturizerGraph
             OnnxInt8Quantizer.FoldBatchNormalization(model);
             OnnxInt8Quantizer.Quantize(model, ranges);
         }
-        PrependPreprocessing(model, backbone, assets, networkSize, inputSize);
+        PrependPreprocessing(model, backbone, assets, networkSize);
         if (flipAverage) OnnxGraphEdits.AddFlipAveraging(model, InputName, outputName);
         return model.ToByteArray();
     }
@@ -57,18 +57,13 @@ internal static class FeaturizerGraph
         return model;
     }
 
-    /// <summary>
-    /// Puts the pixel input in front: resize to <paramref name="networkSize"/>, then the backbone's normalization. With
-    /// <paramref name="inputSize"/> the input takes that size only, and every shape in the graph is known.
-    /// </summary>
-    internal static void PrependPreprocessing(OnnxModel model, BackboneInfo backbone, AssetResolver assets, int networkSize,
-        (int Height, int Width)? inputSize = null) =>
+    /// <summary>Puts the pixel input in front: resize to <paramref name="networkSize"/>, then the backbone's normalization.</summary>
+    internal static void PrependPreprocessing(OnnxModel model, BackboneInfo backbone, AssetResolver assets, int networkSize) =>
         OnnxGraphEdits.PrependPreprocessing(model, new PreprocessingSpec
         {
             InputName = InputName,
             Layout = PixelLayout.FloatNchw01,
             Normalization = backbone.Normalization(assets),
             ResizeTo = (networkSize, networkSize),
-            FixedInputSize = inputSize,
         });
 }

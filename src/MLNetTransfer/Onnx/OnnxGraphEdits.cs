@@ -161,9 +161,7 @@ internal static partial class OnnxGraphEdits
         switch (spec.Layout)
         {
             case PixelLayout.FloatNchw01:
-                g.Input.Insert(0, spec.FixedInputSize is var (fixedH, fixedW)
-                    ? ValueInfoProto.Tensor(p, OnnxDataType.Float, [null, 3, fixedH, fixedW], ["N", null, null, null])
-                    : ValueInfoProto.Tensor(p, OnnxDataType.Float, [null, 3, null, null], ["N", null, "H", "W"]));
+                g.Input.Insert(0, ValueInfoProto.Tensor(p, OnnxDataType.Float, [null, 3, null, null], ["N", null, "H", "W"]));
                 break;
             case PixelLayout.Rgba8Nhwc:
             case PixelLayout.Rgb8Nhwc:
@@ -184,18 +182,7 @@ internal static partial class OnnxGraphEdits
                 pixelScale = 1f / 255;
                 break;
         }
-        if (spec.ResizeTo is var (toHeight, toWidth) && spec.FixedInputSize is var (fromHeight, fromWidth) && spec.Layout == PixelLayout.FloatNchw01)
-        {
-            if ((fromHeight, fromWidth) != (toHeight, toWidth))
-            {
-                g.Initializer.Add(TensorProto.FromFloats($"{p}_roi", [0], []));
-                g.Initializer.Add(TensorProto.FromFloats($"{p}_scales", [4], [1f, 1f, ExactScale(fromHeight, toHeight), ExactScale(fromWidth, toWidth)]));
-                nodes.Add(NodeProto.Create("Resize", [x, $"{p}_roi", $"{p}_scales"], [$"{p}_resized"], $"{p}_resize", null,
-                    AttributeProto.String("mode", "linear"), AttributeProto.String("coordinate_transformation_mode", "half_pixel")));
-                x = $"{p}_resized";
-            }
-        }
-        else if (spec.ResizeTo is var (height, width))
+        if (spec.ResizeTo is var (height, width))
         {
             g.Initializer.Add(TensorProto.FromFloats($"{p}_roi", [0], []));
             g.Initializer.Add(TensorProto.FromFloats($"{p}_scales", [0], []));
@@ -232,15 +219,6 @@ internal static partial class OnnxGraphEdits
         nodes.Add(NodeProto.Create("Add", [$"{p}_scaled", $"{p}_shift"], [original.Name!], $"{p}_normalize"));
         g.Input.Remove(original);
         g.Node.InsertRange(0, nodes);
-    }
-
-    // Resize with scales makes floor(size · scale) pixels: the smallest float scale that reaches the target exactly
-    // (224/500 as a float gives 223.99998 · … → 223 otherwise). Sampling positions move by under 1e-6 of a pixel.
-    private static float ExactScale(int from, int to)
-    {
-        float scale = (float)to / from;
-        while (MathF.Floor(from * scale) < to) scale = MathF.BitIncrement(scale);
-        return scale;
     }
 
     private static void RequireProduced(OnnxModel model, string tensor)

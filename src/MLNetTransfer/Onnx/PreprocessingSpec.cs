@@ -38,10 +38,4 @@ public sealed record PreprocessingSpec
     /// upscaling small images; downscale large photos before the graph. Default null (no resize).
     /// </summary>
     public (int Height, int Width)? ResizeTo { get; init; }
-
-    /// <summary>
-    /// When set, the new input has this fixed (height, width) and a resize uses constant scales, so every tensor after it
-    /// has a known shape (ONNX Runtime then plans memory and kernels once). Default null: any input size.
-    /// </summary>
-    public (int Height, int Width)? FixedInputSize { get; init; }
 }
