@@ -26,6 +26,7 @@ switch (what)
     case "resnet18-probe-l2": ResNet18Bench.ProbeRegularization(assets, args.Contains("--multiblock"), args.Contains("--flip")); break;
     case "resnet18-cifar-full": ProbeVariantsBench.RunResNet18Full(assets, quick); break;
     case "resnet18-probe": ResNet18Bench.Probe(assets, quick, args.Contains("--flip")); break;
+    case "resnet18-probe-blocks": ResNet18Bench.ProbeBlocks(assets); break;
     case "resnet18-probe-transforms": ResNet18Bench.ProbeTransforms(assets, args.Contains("--multiblock"), args.Contains("--flip"), args.Contains("--int8")); break;
     case "resnet18-int8": Int8Bench.Run(assets, quick, args.Contains("--print-ranges")); break;
     case "decode-cost": Int8Bench.DecodeCost(assets); break;

@@ -15,13 +15,18 @@ internal static class TrainCommand
         var test = new Option<string?>("--test") { Description = "Test images, one folder per class (default: a 20% stratified split of --train)" };
         var maxPerClass = CommonOptions.MaxPerClass();
         var seed = CommonOptions.Seed();
-        var backbone = CommonOptions.Backbone();
+        var defaults = new TransferLearningOptions();
+        // No value means the library's default for the strategy: frozen features and fine-tuning have different ones.
+        var backbone = new Option<string?>("--backbone")
+        {
+            Description = $"{string.Join(" | ", Backbones.BackboneCatalog.All.Select(b => b.Name))} | PATH.onnx " +
+                $"(default: {CommonOptions.DefaultBackbone.Name} for linear-probe, {defaults.Backbone.Name} for fine-tuning)",
+        };
         var featureNode = CommonOptions.FeatureNode();
         var strategy = new Option<string>("--strategy") { Description = "linear-probe (frozen backbone + classical trainer) | head | partial | full | scratch (TorchSharp fine-tuning)", DefaultValueFactory = _ => "linear-probe" };
         strategy.AcceptOnlyFromAmong("linear-probe", "head", "partial", "full", "scratch");
         var trainer = new Option<string>("--trainer") { Description = "lbfgs | sdca | svm | lightgbm", DefaultValueFactory = _ => new LinearProbeOptions().Trainer.Name };
         trainer.AcceptOnlyFromAmong([.. ClassicalTrainers.All.Select(t => t.Name)]);
-        var defaults = new TransferLearningOptions();
         var epochs = new Option<int>("--epochs") { Description = "Epochs (fine-tuning strategies)", DefaultValueFactory = _ => defaults.Epochs };
         var batchSize = new Option<int>("--batch-size") { Description = "Batch size (fine-tuning strategies)", DefaultValueFactory = _ => defaults.BatchSize };
         var lr = new Option<double>("--lr") { Description = "Learning rate (fine-tuning strategies)", DefaultValueFactory = _ => defaults.LearningRate };
@@ -58,7 +63,7 @@ internal static class TrainCommand
                     Options = new TransferLearningOptions
                     {
                         Strategy = TransferRunner.ParseStrategy(chosen),
-                        Backbone = CommonOptions.ResolveBackbone(result, backbone, featureNode),
+                        Backbone = Backbones.BackboneCatalog.Resolve(result.GetValue(backbone) ?? defaults.Backbone.Name, result.GetValue(featureNode)),
                         Assets = CommonOptions.Resolver(result),
                         Epochs = result.GetValue(epochs),
                         BatchSize = result.GetValue(batchSize),
@@ -79,7 +84,7 @@ internal static class TrainCommand
                 TestDir = testDir,
                 MaxPerClass = result.GetValue(maxPerClass),
                 Seed = result.GetValue(seed),
-                Backbone = CommonOptions.ResolveBackbone(result, backbone, featureNode),
+                Backbone = Backbones.BackboneCatalog.Resolve(result.GetValue(backbone) ?? CommonOptions.DefaultBackbone.Name, result.GetValue(featureNode)),
                 Assets = CommonOptions.Resolver(result),
                 Trainer = ClassicalTrainers.Get(result.GetValue(trainer)!),
                 ImageSize = result.GetValue(imageSize),
