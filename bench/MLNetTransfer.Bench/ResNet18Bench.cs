@@ -137,7 +137,8 @@ internal static class ResNet18Bench
         Console.WriteLine($"| backbone (linear probe, L-BFGS, first {perClass}/class of CIFAR-10 train → test) | accuracy | macro F1 | featurize + train s |");
         Console.WriteLine("|---|---|---|---|");
         foreach (var (name, backbone, flip) in new[] { ("resnet18", BackboneCatalog.ResNet18, false), ("resnet18-int8", BackboneCatalog.ResNet18Int8, false), ("mobilenetv2-int8", BackboneCatalog.MobileNetV2Int8, false),
-                     ("resnet18 + flip-average", BackboneCatalog.ResNet18, true) }.Where(row => withFlip || !row.Item3))
+                     ("resnet18 + flip-average", BackboneCatalog.ResNet18, true),
+                     ("resnet18-multiblock-int8 + flip-average", BackboneCatalog.ResNet18MultiBlockInt8, true) }.Where(row => withFlip || !row.Item3))
         {
             var watch = Stopwatch.StartNew();
             var model = LinearProbe.Train(ml, train, new LinearProbeOptions { Backbone = backbone, FlipAverage = flip, CacheFolder = cache, Assets = new AssetResolver(assets) });

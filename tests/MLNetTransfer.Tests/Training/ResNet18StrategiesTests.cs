@@ -59,11 +59,11 @@ public class ResNet18StrategiesTests(ITestOutputHelper output)
         var input = new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(pixels, [2, 3, 32, 32]);
         var single = OrtRunner.Run(FeaturizerGraph.Build(ResNet18, assets, 64), FeaturizerGraph.InputName, input, "embedding")["embedding"].Data;
         var multi = OrtRunner.Run(FeaturizerGraph.Build(BackboneCatalog.ResNet18MultiBlock, assets, 64), FeaturizerGraph.InputName, input, "embedding")["embedding"];
-        Assert.Equal([2, 896], multi.Shape);
+        Assert.Equal([2, 1408], multi.Shape);
         for (int n = 0; n < 2; n++)
             for (int d = 0; d < 512; d++)
-                Assert.Equal(single[n * 512 + d], multi.Data[n * 896 + 384 + d], 4);
-        Assert.True(multi.Data.Take(384).Any(v => v > 0)); // the pooled units are real activations (ReLU outputs, not all zero)
+                Assert.Equal(single[n * 512 + d], multi.Data[n * 1408 + 896 + d], 4);
+        Assert.True(multi.Data.Take(896).Any(v => v > 0)); // the pooled units are real activations (ReLU outputs, not all zero)
     }
 
     [NeedsAssets]
