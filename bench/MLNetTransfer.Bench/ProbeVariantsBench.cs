@@ -58,19 +58,20 @@ internal static class ProbeVariantsBench
 
     /// <summary>
     /// ResNet-18 (ML.NET's package) frozen features on all of CIFAR-10: one pass of the multi-block entry gives both its
-    /// 896-d features and, as their last 512 values, the plain pooled embedding; L2 chosen on held-out training images.
+    /// features and, as their last 512 values, the plain pooled embedding; L2 chosen on held-out training images.
     /// </summary>
-    public static void RunResNet18Full(string assets, bool quick)
+    public static void RunResNet18Full(string assets, bool quick, bool int8 = false, bool flip = false)
     {
         var (train, test) = Cifar(assets, quick ? 100 : null, quick ? 50 : null);
         var watch = Stopwatch.StartNew();
-        var (trainX, testX) = Featurize(assets, BackboneCatalog.ResNet18MultiBlock, false, train, test);
+        var backbone = int8 ? BackboneCatalog.ResNet18MultiBlockInt8 : BackboneCatalog.ResNet18MultiBlock;
+        var (trainX, testX) = Featurize(assets, backbone, flip, train, test);
         double featurizeSeconds = watch.Elapsed.TotalSeconds;
-        Console.WriteLine($"  featurized {BackboneCatalog.ResNet18MultiBlock.Name}: {featurizeSeconds:F0} s ({(train.Count + test.Count) / featurizeSeconds:F1} img/s)");
+        Console.WriteLine($"  featurized {backbone.Name}{(flip ? " + flip-average" : "")}: {featurizeSeconds:F0} s ({(train.Count + test.Count) / featurizeSeconds:F1} img/s)");
         float[][] Last512(float[][] x) => [.. x.Select(v => v[^512..])];
         Console.WriteLine("| embedding | dims | featurize s | validation accuracy per L2 | chosen L2 | fit s | test accuracy |");
         Console.WriteLine("|---|---|---|---|---|---|---|");
-        foreach (var (name, tx, sx) in new[] { ("resnet18 pooled", Last512(trainX), Last512(testX)), ("resnet18-multiblock", trainX, testX) })
+        foreach (var (name, tx, sx) in new[] { ("resnet18 pooled", Last512(trainX), Last512(testX)), (backbone.Name, trainX, testX) })
         {
             float[] grid = [1e-2f, 1e-1f, 1f];
             var (best, scores) = ChooseOnHeldOut(grid, tx, train, l2 => new LbfgsMaximumEntropyMulticlassTrainer.Options { L2Regularization = l2 });

@@ -24,7 +24,7 @@ switch (what)
     case "resnet18-featurize": ResNet18Bench.Featurize(assets, quick); break;
     case "resnet18-torch": TorchBench.RunResNet18([.. args.Skip(1).Where(a => int.TryParse(a, out _)).Select(int.Parse).DefaultIfEmpty(96)], quick); break;
     case "resnet18-probe-l2": ResNet18Bench.ProbeRegularization(assets, args.Contains("--multiblock"), args.Contains("--flip")); break;
-    case "resnet18-cifar-full": ProbeVariantsBench.RunResNet18Full(assets, quick); break;
+    case "resnet18-cifar-full": ProbeVariantsBench.RunResNet18Full(assets, quick, args.Contains("--int8"), args.Contains("--flip")); break;
     case "resnet18-probe": ResNet18Bench.Probe(assets, quick, args.Contains("--flip")); break;
     case "resnet18-probe-blocks": ResNet18Bench.ProbeBlocks(assets); break;
     case "resnet18-probe-transforms": ResNet18Bench.ProbeTransforms(assets, args.Contains("--multiblock"), args.Contains("--flip"), args.Contains("--int8")); break;

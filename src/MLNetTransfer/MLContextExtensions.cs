@@ -17,15 +17,13 @@ public static class FeaturizationCatalog
     /// <param name="catalog">The transforms catalog.</param>
     /// <param name="outputColumnName">The embedding column to create (known-size float vector).</param>
     /// <param name="inputColumnName">The image path column (text).</param>
-    /// <param name="backbone">The backbone; default MobileNetV2-int8 (1280-d).</param>
+    /// <param name="backbone">The backbone; default <see cref="FeaturizeImageOptions.Backbone"/>'s (resnet18-int8, 512-d).</param>
     public static FeaturizeImageEstimator FeaturizeImage(this TransformsCatalog catalog, string outputColumnName = "Features",
-        string inputColumnName = "ImagePath", BackboneInfo? backbone = null) =>
-        catalog.FeaturizeImage(new FeaturizeImageOptions
-        {
-            OutputColumnName = outputColumnName,
-            InputColumnName = inputColumnName,
-            Backbone = backbone ?? BackboneCatalog.MobileNetV2Int8,
-        });
+        string inputColumnName = "ImagePath", BackboneInfo? backbone = null)
+    {
+        var options = new FeaturizeImageOptions { OutputColumnName = outputColumnName, InputColumnName = inputColumnName };
+        return catalog.FeaturizeImage(backbone is null ? options : options with { Backbone = backbone });
+    }
 
     /// <summary>The same, with every option (cache folder, batch size, sizes, threads, progress).</summary>
     public static FeaturizeImageEstimator FeaturizeImage(this TransformsCatalog catalog, FeaturizeImageOptions options)

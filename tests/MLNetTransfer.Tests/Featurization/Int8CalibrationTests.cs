@@ -67,6 +67,19 @@ public class Int8CalibrationTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void The_catalog_call_and_the_options_have_one_default_backbone()
+    {
+        var ml = new Microsoft.ML.MLContext(1);
+        var empty = ml.Data.LoadFromEnumerable(Array.Empty<PathRow>());
+        using var fitted = ml.Transforms.FeaturizeImage("Features", "ImagePath").Fit(empty);
+        var features = (Microsoft.ML.Data.VectorDataViewType)fitted.GetOutputSchema(empty.Schema)["Features"].Type;
+        Assert.Equal(512, features.Size); // resnet18-int8's embedding (MobileNetV2's would be 1280)
+        Assert.Equal(BackboneCatalog.ResNet18Int8.Name, fitted.Options.Backbone.Name);
+        Assert.Equal(BackboneCatalog.ResNet18Int8, new FeaturizeImageOptions().Backbone);
+        Assert.Equal(BackboneCatalog.ResNet18Int8, new MLNetTransfer.Training.LinearProbeOptions().Backbone);
+    }
+
+    [Fact]
     [NeedsAssets]
     public void The_default_linear_probe_needs_no_model_file_in_any_assets_folder()
     {
@@ -90,4 +103,6 @@ public class Int8CalibrationTests(ITestOutputHelper output)
         Assert.Contains("mobilenetv2-int8", error.Message);
         Assert.Contains("RunAsFloat", error.Message);
     }
+
+    private sealed class PathRow { public string ImagePath { get; set; } = ""; }
 }
