@@ -78,6 +78,5 @@ internal static class Int8Bench
         return watch.Elapsed.TotalSeconds;
     }
 
-    private static List<string> FirstPerClass(string root, int perClass) =>
-        [.. Directory.GetDirectories(root).Order(StringComparer.Ordinal).SelectMany(d => Directory.GetFiles(d).Order(StringComparer.Ordinal).Take(perClass))];
+    private static List<string> FirstPerClass(string root, int perClass) => [.. ResNet18Bench.FirstPerClass(root, perClass).Select(i => i.Path)];
 }

@@ -250,7 +250,7 @@ internal static class ResNet18Bench
     }
 
     /// <summary>The first <paramref name="perClass"/> files of each class folder, both sorted by ordinal name.</summary>
-    private static List<LabeledImage> FirstPerClass(string root, int perClass) =>
+    internal static List<LabeledImage> FirstPerClass(string root, int perClass) =>
         [.. Directory.GetDirectories(root).Order(StringComparer.Ordinal).SelectMany(d =>
             Directory.GetFiles(d).Order(StringComparer.Ordinal).Take(perClass).Select(f => new LabeledImage(f, Path.GetFileName(d))))];
 

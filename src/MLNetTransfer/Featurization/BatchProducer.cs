@@ -207,10 +207,7 @@ internal sealed class BatchProducer : IDisposable
 
         public void Pixels(Span<float> target)
         {
-            var planes = MlImagePlanes.Decode(bytes, Source, owner.DecodeWidth, owner.DecodeHeight);
-            // Same arithmetic as ExtractPixels ((pixel - 0) * scale): the int8 model amplifies last-bit differences.
-            const float scale = 1f / 255;
-            for (int i = 0; i < planes.Length; i++) target[i] = planes[i] * scale;
+            MlImagePlanes.DecodeScaled(bytes, Source, owner.DecodeWidth, owner.DecodeHeight, target);
         }
 
         public void Dispose() => cursor.Dispose();

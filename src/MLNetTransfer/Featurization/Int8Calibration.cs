@@ -53,10 +53,7 @@ public static class Int8Calibration
                 int plane = width * height;
                 var pixels = new float[batch.Length * 3 * plane];
                 for (int i = 0; i < batch.Length; i++)
-                {
-                    var planes = MlImagePlanes.Decode(File.ReadAllBytes(batch[i]), batch[i], width, height);
-                    for (int j = 0; j < planes.Length; j++) pixels[i * 3 * plane + j] = planes[j] / 255f;
-                }
+                    MlImagePlanes.DecodeScaled(File.ReadAllBytes(batch[i]), batch[i], width, height, pixels.AsSpan(i * 3 * plane, 3 * plane));
                 return (pixels, new long[] { batch.Length, 3, height, width });
             }));
         return source with { Name = backbone.Name + "-int8", Int8Ranges = ranges, Description = $"{backbone.Name} in int8, calibrated on {paths.Count} images" };

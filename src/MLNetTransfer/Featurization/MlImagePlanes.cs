@@ -6,6 +6,17 @@ namespace MLNetTransfer.Featurization;
 /// <summary>Decodes encoded image bytes with ML.NET's <see cref="MLImage"/> (the decoder behind LoadImages) into RGB planes.</summary>
 internal static class MlImagePlanes
 {
+    /// <summary>
+    /// Decodes into float RGB planes in [0,1] with ExtractPixels' arithmetic ((pixel − 0) × 1/255): int8 networks amplify
+    /// last-bit differences, so every direct decode scales the same way.
+    /// </summary>
+    public static void DecodeScaled(byte[] encoded, string source, int width, int height, Span<float> target)
+    {
+        var planes = Decode(encoded, source, width, height);
+        const float scale = 1f / 255;
+        for (int i = 0; i < planes.Length; i++) target[i] = planes[i] * scale;
+    }
+
     public static byte[] Decode(byte[] encoded, string source, int width, int height)
     {
         MLImage image;
