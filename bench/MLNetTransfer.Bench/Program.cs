@@ -12,7 +12,7 @@ switch (what)
     case "featurize": FeaturizationBench.Run(assets, quick ? 500 : 2000); break;
     case "rss": FeaturizationBench.PeakRss(assets, quick ? 5000 : 60000); break;
     case "cifar-full": CifarFullBench.Run(assets, quick); break;
-    case "torch": TorchBench.Run(assets, quick); break;
+    case "torch": TorchBench.Run(assets, quick, !args.Contains("--contiguous")); break;
     case "active": ActiveLearningBench.Run(assets, quick); break;
     case "probe-variants": ProbeVariantsBench.Run(assets, quick); break;
     case "channels": ChannelOrderBench.Run(assets, quick); break;
@@ -22,7 +22,11 @@ switch (what)
     case "probe-l1-sizes": ProbeVariantsBench.RunL1BySize(assets); break;
     case "soak": SoakBench.Run(assets, TimeSpan.FromMinutes(quick ? 1 : 10)); break;
     case "resnet18-featurize": ResNet18Bench.Featurize(assets, quick); break;
-    case "resnet18-torch": TorchBench.RunResNet18([.. args.Skip(1).Where(a => int.TryParse(a, out _)).Select(int.Parse).DefaultIfEmpty(96)], quick); break;
+    case "resnet18-torch" when args.Contains("--torchvision"):
+        TorchBench.RunTorchVisionResNet18([.. args.Skip(1).Where((a, i) => int.TryParse(a, out _) && args[i] != "--iters").Select(int.Parse).DefaultIfEmpty(96)],
+            args.SkipWhile(a => a != "--iters").Skip(1).Select(int.Parse).FirstOrDefault(5)); break;
+    case "resnet18-torch": TorchBench.RunResNet18([.. args.Skip(1).Where((a, i) => int.TryParse(a, out _) && args[i] != "--iters").Select(int.Parse).DefaultIfEmpty(96)], quick, !args.Contains("--out-of-place"),
+        !args.Contains("--contiguous"), args.SkipWhile(a => a != "--iters").Skip(1).Select(int.Parse).FirstOrDefault(5)); break;
     case "resnet18-probe-l2": ResNet18Bench.ProbeRegularization(assets, args.Contains("--multiblock"), args.Contains("--flip")); break;
     case "resnet18-cifar-full": ProbeVariantsBench.RunResNet18Full(assets, quick, args.Contains("--int8"), args.Contains("--flip")); break;
     case "resnet18-probe": ResNet18Bench.Probe(assets, quick, args.Contains("--flip")); break;

@@ -10,11 +10,12 @@ namespace MLNetTransfer.Bench;
 /// <summary>The imported MobileNetV2 (fp32 twin of the int8 model) in TorchSharp: import time, forward and training img/s.</summary>
 internal static class TorchBench
 {
-    public static void Run(string assets, bool quick)
+    public static void Run(string assets, bool quick, bool channelsLast = true)
     {
         var path = new AssetResolver(assets).Resolve(BackboneCatalog.MobileNetV2Int8.Asset);
         var watch = Stopwatch.StartNew();
         using var module = OnnxTorchImporter.Import(OnnxModel.Load(path));
+        module.ChannelsLast = channelsLast; // --contiguous: NCHW strides throughout
         Console.WriteLine($"import (parse + fp32 rewrite + module): {watch.ElapsedMilliseconds} ms; threads {torch.get_num_threads()}");
         Console.WriteLine("| pass | image size | batch | img/s |");
         Console.WriteLine("|---|---|---|---|");
@@ -30,17 +31,36 @@ internal static class TorchBench
     /// The package's ResNet-18 as the trainer imports it (BatchNorm layers kept, cut at the 512-d embedding) with a
     /// 10-class linear head: training step (all layers, SGD) and eval forward img/s, batch 32, at each size.
     /// </summary>
-    public static void RunResNet18(int[] sizes, bool quick)
+    public static void RunResNet18(int[] sizes, bool quick, bool inPlace = true, bool channelsLast = true, int iterations = 5)
     {
         using var body = BackboneImport.Body(BackboneCatalog.ResNet18, AssetResolver.Default);
+        body.InPlace = inPlace; // --out-of-place: ReLU and Add allocate their results (the executor before 2026-12-02)
         using var head = nn.Linear(512, 10);
         var network = nn.Sequential(("body", body), ("flatten", nn.Flatten()), ("head", head));
-        int iterations = quick ? 3 : 5;
+        if (quick) iterations = 3;
+        body.ChannelsLast = channelsLast; // --contiguous: NCHW strides throughout (the executor before 2026-12-02)
+        // As the fine-tuning loop does; --trim-heap: glibc's defaults (freed memory handed back to the kernel).
+        using var heap = Environment.GetCommandLineArgs().Contains("--trim-heap") ? null : NativeHeap.RetainFreedMemory();
         foreach (int size in sizes)
         {
             double train = TrainStep(network, size, iterations, body.Freeze);
             double forward = Forward(network, size, iterations);
-            Console.WriteLine($"| TorchSharp imported resnet18 | {size} | 32 | train step {train:F1} | forward {forward:F1} |");
+            Console.WriteLine($"| TorchSharp imported resnet18{(inPlace ? "" : " (out of place)")}{(channelsLast ? "" : " (NCHW)")}{(heap is null ? " (glibc trims)" : "")} | {size} | 32 | train step {train:F1} | forward {forward:F1} |");
+        }
+    }
+
+    /// <summary>
+    /// torchvision's resnet18 (TorchVision for .NET: the same modules as PyTorch's, random weights, 10 classes) on this
+    /// libtorch, timed like <see cref="RunResNet18"/>: separates libtorch's speed from the ONNX executor's.
+    /// </summary>
+    public static void RunTorchVisionResNet18(int[] sizes, int iterations)
+    {
+        using var network = torchvision.models.resnet18(num_classes: 10);
+        foreach (int size in sizes)
+        {
+            double train = TrainStep(network, size, iterations, _ => { });
+            double forward = Forward(network, size, iterations);
+            Console.WriteLine($"| TorchSharp TorchVision resnet18 [2,2,2,2] (NCHW) | {size} | 32 | train step {train:F1} | forward {forward:F1} |");
         }
     }
 
@@ -68,17 +88,28 @@ internal static class TorchBench
         var optimizer = torch.optim.SGD(module.parameters(), 1e-4, 0.9);
         var x = torch.randn(32, 3, size, size);
         var y = torch.randint(0, 10, [32]);
+        var parts = new double[3]; // forward, backward, optimizer step (seconds), for --split
         void Step()
         {
             using var scope = torch.NewDisposeScope();
+            long t0 = Stopwatch.GetTimestamp();
             var loss = nn.functional.cross_entropy(module.forward(x), y);
+            long t1 = Stopwatch.GetTimestamp();
             optimizer.zero_grad();
             loss.backward();
+            long t2 = Stopwatch.GetTimestamp();
             optimizer.step();
+            long t3 = Stopwatch.GetTimestamp();
+            parts[0] += Stopwatch.GetElapsedTime(t0, t1).TotalSeconds;
+            parts[1] += Stopwatch.GetElapsedTime(t1, t2).TotalSeconds;
+            parts[2] += Stopwatch.GetElapsedTime(t2, t3).TotalSeconds;
         }
         Step(); // warm-up
+        Array.Clear(parts);
         var watch = Stopwatch.StartNew();
         for (int i = 0; i < iterations; i++) Step();
+        if (Environment.GetCommandLineArgs().Contains("--split"))
+            Console.WriteLine($"  per step at {size} px: forward {parts[0] / iterations * 1000:F0} ms, backward {parts[1] / iterations * 1000:F0} ms, optimizer {parts[2] / iterations * 1000:F0} ms");
         return 32.0 * iterations / watch.Elapsed.TotalSeconds;
     }
 }

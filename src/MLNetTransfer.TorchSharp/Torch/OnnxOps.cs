@@ -15,18 +15,35 @@ internal static class OnnxOps
     public delegate Tensor[] Op(NodeProto node, Tensor?[] inputs, OpContext context);
 
     /// <summary>What an op may need beyond its inputs.</summary>
-    public sealed record OpContext(bool Training, int Opset, bool NodeFrozen);
+    /// <param name="Training">The module is in training mode.</param>
+    /// <param name="Opset">Default-domain opset of the model.</param>
+    /// <param name="NodeFrozen">The node belongs to a frozen block (BatchNorm keeps its running statistics).</param>
+    /// <param name="MayOverwriteInput">
+    /// The first input is a fresh result that nothing else reads, so an elementwise op may write its result over it
+    /// (see <see cref="OverwritableProducers"/>).
+    /// </param>
+    public sealed record OpContext(bool Training, int Opset, bool NodeFrozen, bool MayOverwriteInput = false);
+
+    /// <summary>
+    /// Ops whose output is a new tensor (never a view of an input) and whose backward does not read that output, so
+    /// a single reader may overwrite it in place: torchvision's ResNet does the same with <c>ReLU(inplace=True)</c> and
+    /// <c>out += identity</c>. It saves one activation-sized allocation and write per ReLU, Clip and Add.
+    /// </summary>
+    public static readonly IReadOnlySet<string> OverwritableProducers = new HashSet<string> { "Conv", "BatchNormalization", "Add" };
+
+    /// <summary>Ops that can write their result over their first input when <see cref="OpContext.MayOverwriteInput"/> is set.</summary>
+    public static readonly IReadOnlySet<string> InPlaceCapable = new HashSet<string> { "Relu", "Clip", "Add" };
 
     public static readonly IReadOnlyDictionary<string, Op> All = new Dictionary<string, Op>
     {
         ["Conv"] = Conv,
         ["BatchNormalization"] = BatchNorm,
-        ["Relu"] = (n, x, c) => [F.relu(x[0]!)],
+        ["Relu"] = (n, x, c) => [c.MayOverwriteInput ? x[0]!.relu_() : F.relu(x[0]!)],
         ["Clip"] = Clip,
         ["Sigmoid"] = (n, x, c) => [torch.sigmoid(x[0]!)],
         ["HardSigmoid"] = (n, x, c) => [torch.clamp(x[0]! * n.GetFloat("alpha", 0.2f) + n.GetFloat("beta", 0.5f), 0.0, 1.0)],
         ["HardSwish"] = (n, x, c) => [F.hardswish(x[0]!)],
-        ["Add"] = (n, x, c) => [x[0]! + x[1]!],
+        ["Add"] = (n, x, c) => [c.MayOverwriteInput && x[0]!.shape.SequenceEqual(x[1]!.shape) ? x[0]!.add_(x[1]!) : x[0]! + x[1]!],
         ["Sub"] = (n, x, c) => [x[0]! - x[1]!],
         ["Mul"] = (n, x, c) => [x[0]! * x[1]!],
         ["Div"] = (n, x, c) => [x[0]!.dtype == ScalarType.Int64 ? x[0]!.div(x[1]!, RoundingMode.trunc) : x[0]! / x[1]!],
@@ -118,12 +135,14 @@ internal static class OnnxOps
         if (c.Opset < 11 || x.Length == 1)
         {
             float lo = n.GetFloat("min", float.MinValue), hi = n.GetFloat("max", float.MaxValue);
-            return [torch.clamp(x[0]!, lo, hi)];
+            return [Clamp(x[0]!, lo, hi, c)];
         }
         var min = x.ElementAtOrDefault(1);
         var max = x.ElementAtOrDefault(2);
-        return [torch.clamp(x[0]!, min is null ? float.MinValue : min.item<float>(), max is null ? float.MaxValue : max.item<float>())];
+        return [Clamp(x[0]!, min is null ? float.MinValue : min.item<float>(), max is null ? float.MaxValue : max.item<float>(), c)];
     }
+
+    private static Tensor Clamp(Tensor x, float lo, float hi, OpContext c) => c.MayOverwriteInput ? x.clamp_(lo, hi) : torch.clamp(x, lo, hi);
 
     private static Tensor[] AveragePool(NodeProto n, Tensor?[] x, OpContext c)
     {

@@ -77,6 +77,7 @@ internal static class FineTuningLoop
         var settings = TrainingFingerprint.Of(options, $"{train.Count} images, {labels.Count} classes, label sum {trainLabels.Sum()}, {validation?.Count ?? 0} validation",
             WeightsDigest(body, head));
         using var workspace = new TrainingWorkspace(options.WorkspacePath, settings, options.Log);
+        using var heap = NativeHeap.RetainFreedMemory(); // batches reuse freed pages instead of faulting them in again
         var run = new Run(body, head, train, trainLabels, validation, validationLabels, options, new BatchTransforms(size, normalization), workspace, cancel);
         var stopReason = run.Execute();
         return new TrainedNetwork(body, head, labels, size, normalization, run.History, stopReason);

@@ -120,6 +120,69 @@ public class OnnxTorchImporterTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void In_place_relu_and_add_give_the_same_outputs_gradients_and_running_statistics()
+    {
+        // ResNet-18 layout: every ReLU follows a BatchNorm or an Add, every Add's first input is a BatchNorm output.
+        var model = ResNetGraphs.ResNet18();
+        var x = ResNetGraphs.Normal(new Random(7), 4 * 3 * 32 * 32, 1.0);
+        (float[] Logits, Dictionary<string, float[]> Grads, Dictionary<string, float[]> Buffers, int InPlaceNodes) Step(bool inPlace)
+        {
+            using var module = OnnxTorchImporter.Import(model);
+            module.InPlace = inPlace;
+            module.train();
+            using var scope = torch.NewDisposeScope();
+            var input = torch.tensor(x, [4, 3, 32, 32]);
+            var logits = module.forward(input);
+            var loss = torch.nn.functional.cross_entropy(logits, torch.tensor(new long[] { 0, 3, 5, 9 }));
+            loss.backward();
+            var grads = module.Weights.Where(w => module.IsParameter(w.Key)).ToDictionary(w => w.Key, w => w.Value.grad!.data<float>().ToArray());
+            var buffers = module.Weights.Where(w => !module.IsParameter(w.Key)).ToDictionary(w => w.Key, w => w.Value.data<float>().ToArray());
+            return (logits.data<float>().ToArray(), grads, buffers, module.InPlaceNodesOfForward().Count);
+        }
+        var reference = Step(inPlace: false);
+        var inPlace = Step(inPlace: true);
+        output.WriteLine($"in place: {inPlace.InPlaceNodes} nodes");
+        Assert.Equal(17 + 8, inPlace.InPlaceNodes); // 17 ReLUs (the stem's and each unit's two) and 8 Adds
+        Assert.Equal(reference.Logits, inPlace.Logits);
+        Assert.Equal(reference.Grads.Keys.Order(), inPlace.Grads.Keys.Order());
+        foreach (var (name, g) in reference.Grads)
+        {
+            Assert.Contains(g, v => v != 0);
+            Assert.Equal(g, inPlace.Grads[name]);
+        }
+        foreach (var (name, b) in reference.Buffers) Assert.Equal(b, inPlace.Buffers[name]);
+    }
+
+    [Fact]
+    public void Channels_last_execution_matches_nchw_and_returns_nchw_layout()
+    {
+        var model = ResNetGraphs.ResNet18();
+        var x = ResNetGraphs.Normal(new Random(8), 2 * 3 * 32 * 32, 1.0);
+        using var input = torch.tensor(x, [2, 3, 32, 32]);
+        using var nhwc = OnnxTorchModule.ToChannelsLast(input);
+        Assert.Equal([3 * 32 * 32, 1, 32 * 3, 3], nhwc.stride()); // NHWC strides under the NCHW shape
+        Assert.Equal(input.data<float>().ToArray(), nhwc.data<float>().ToArray());
+
+        (float[] Logits, float[] Map, long[] MapStride) Run(bool channelsLast)
+        {
+            using var module = OnnxTorchImporter.Import(model);
+            module.ChannelsLast = channelsLast;
+            module.eval();
+            using var _ = torch.no_grad();
+            using var map = module.ForwardTo(input, 3); // a feature map, as Grad-CAM and the feature cache read it
+            using var logits = module.forward(input);
+            return (logits.data<float>().ToArray(), map.data<float>().ToArray(), map.stride());
+        }
+        var nchw = Run(channelsLast: false);
+        var last = Run(channelsLast: true);
+        Assert.Equal(nchw.MapStride, last.MapStride); // handed back contiguous
+        float scale = nchw.Logits.Max(MathF.Abs);
+        Assert.True(nchw.Logits.Zip(last.Logits, (a, b) => MathF.Abs(a - b)).Max() <= 1e-4f * scale);
+        float mapScale = nchw.Map.Max(MathF.Abs);
+        Assert.True(nchw.Map.Zip(last.Map, (a, b) => MathF.Abs(a - b)).Max() <= 1e-4f * mapScale);
+    }
+
+    [Fact]
     public void Unknown_operator_is_refused_at_import_naming_the_node()
     {
         var b = new OnnxGraphBuilder("odd");

@@ -50,7 +50,9 @@ public class TorchOnnxExporterTests
         using (torch.no_grad()) expected = nn.functional.softmax(head.forward(body.forward(x).flatten(1)), 1).data<float>().ToArray();
         var actual = OrtRunner.Run(exported, body.InputName, x.data<float>().ToArray(), [4, 3, 64, 64], "Score")["Score"].Data;
         float max = expected.Zip(actual, (a, b) => Math.Abs(a - b)).Max();
-        Assert.True(max <= 2e-4f, $"max |ORT - TorchSharp| = {max}"); // probabilities after 8 residual units: 1.2e-4 measured
+        // Probabilities after 8 residual units with random weights. TorchSharp runs channels-last (oneDNN's NHWC
+        // kernels) and ORT NCHW, so they sum in different orders: 3.0e-4 measured (1.2e-4 with both NCHW).
+        Assert.True(max <= 5e-4f, $"max |ORT - TorchSharp| = {max}");
         var reimported = OnnxTorchImporter.Import(OnnxModel.Parse(exported.ToByteArray()));
         Assert.Equal(13, reimported.Opset);
     }
