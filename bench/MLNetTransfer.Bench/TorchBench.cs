@@ -16,6 +16,7 @@ internal static class TorchBench
         var watch = Stopwatch.StartNew();
         using var module = OnnxTorchImporter.Import(OnnxModel.Load(path));
         module.ChannelsLast = channelsLast; // --contiguous: NCHW strides throughout
+        using var heap = NativeHeap.RetainFreedMemory(); // as the fine-tuning loop does
         Console.WriteLine($"import (parse + fp32 rewrite + module): {watch.ElapsedMilliseconds} ms; threads {torch.get_num_threads()}");
         Console.WriteLine("| pass | image size | batch | img/s |");
         Console.WriteLine("|---|---|---|---|");
