@@ -28,10 +28,7 @@ internal static class NativeHeap
     {
         lock (gate)
         {
-            if (scopes++ == 0)
-                // 32 MiB is the largest mmap threshold glibc accepts on 64-bit: blocks up to it come from the heap and
-                // are reused; larger ones (224-px activations at batch 32) are still mapped per allocation.
-                Apply((MmapThreshold, 32 << 20), (TrimThreshold, int.MaxValue), (TopPad, 64 << 20));
+            if (scopes++ == 0) ApplyRetaining();
         }
         return new Scope();
     }
@@ -41,10 +38,22 @@ internal static class NativeHeap
         lock (gate)
         {
             if (--scopes > 0) return;
-            Apply((MmapThreshold, DefaultThreshold), (TrimThreshold, DefaultThreshold), (TopPad, DefaultThreshold));
+            ApplyDefaults();
             if (!unavailable) try { malloc_trim(0); } catch (EntryPointNotFoundException) { }
         }
     }
+
+    // 32 MiB is the largest mmap threshold glibc accepts on 64-bit: blocks up to it come from the heap and are reused;
+    // larger ones (224-px activations at batch 32) are still mapped per allocation.
+    internal static void ApplyRetaining() => Apply((MmapThreshold, 32 << 20), (TrimThreshold, int.MaxValue), (TopPad, 64 << 20));
+
+    /// <summary>Runs <paramref name="action"/> while no scope can open or close (tests that apply settings themselves).</summary>
+    internal static void WhileScopesHeld(Action action)
+    {
+        lock (gate) action();
+    }
+
+    internal static void ApplyDefaults() => Apply((MmapThreshold, DefaultThreshold), (TrimThreshold, DefaultThreshold), (TopPad, DefaultThreshold));
 
     private static void Apply(params (int Parameter, int Value)[] settings)
     {
