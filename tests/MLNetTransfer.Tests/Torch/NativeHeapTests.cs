@@ -1,43 +1,25 @@
-using System.Runtime.InteropServices;
 using MLNetTransfer.Torch;
 
 namespace MLNetTransfer.Tests.Torch;
 
-// In "heavy" with every test that fine-tunes in this process: a training run holds a scope and would see the
-// measurement's settings for a moment.
+// What the settings buy (training throughput, page faults) depends on the heap's history, so it is measured by the
+// benchmark (bench resnet18-torch against --trim-heap, docs/benchmarks.md); an early version of this test counted
+// page faults and failed in a full run, where free chunks left by earlier tests served the blocks without any fault.
+// These tests check what does not depend on history: glibc accepts every value, and scopes are counted.
+// In "heavy" with every test that fine-tunes in this process, so no training opens or closes a scope meanwhile.
 [Collection("heavy")]
 public class NativeHeapTests
 {
-    private const int Block = 8 << 20, Rounds = 5, PageSize = 4096;
-
     [Fact]
-    public void Retaining_settings_reuse_freed_blocks_that_the_defaults_fault_in_again()
+    public void Glibc_accepts_the_retaining_settings_and_the_defaults_come_back_when_the_last_scope_closes()
     {
-        // The settings are process-wide, so the test applies both sets itself rather than trusting what ran before,
-        // and puts back what the open scopes need when it ends.
-        // A training run on another thread cannot open or close a scope meanwhile.
-        int openScopes = 0;
-        long outside = 0, inside = 0;
-        NativeHeap.WhileScopesHeld(() =>
-        {
-            openScopes = NativeHeap.OpenScopes;
-            try
-            {
-                NativeHeap.ApplyDefaults(); // fixed 128 KiB thresholds: an 8 MiB block is mapped per malloc, unmapped per free
-                outside = FaultsWhileCycling();
-                NativeHeap.ApplyRetaining();
-                inside = FaultsWhileCycling();
-            }
-            finally
-            {
-                if (openScopes > 0) NativeHeap.ApplyRetaining(); else NativeHeap.ApplyDefaults();
-            }
-        });
-        int pagesPerBlock = Block / PageSize;
-        // Page faults of this thread only (other tests allocate on other threads): every round faults the block in
-        // with the defaults; with the retaining settings only the first round does.
-        Assert.True(outside >= (Rounds - 1) * pagesPerBlock, $"defaults: {outside} faults for {Rounds} rounds of {pagesPerBlock} pages ({openScopes} scopes open)");
-        Assert.True(inside <= 2 * pagesPerBlock, $"retaining: {inside} faults for {Rounds} rounds of {pagesPerBlock} pages");
+        var outer = NativeHeap.RetainFreedMemory();
+        Assert.True(NativeHeap.LastSettingsAccepted, "mallopt refused a retaining value");
+        var inner = NativeHeap.RetainFreedMemory();
+        inner.Dispose();
+        outer.Dispose();
+        Assert.Equal(0, NativeHeap.OpenScopes);
+        Assert.True(NativeHeap.LastSettingsAccepted, "mallopt refused a default value");
     }
 
     [Fact]
@@ -52,26 +34,4 @@ public class NativeHeapTests
         Assert.Equal(baseline, NativeHeap.OpenScopes);
         a.Dispose();
     }
-
-    private static long FaultsWhileCycling()
-    {
-        long before = MinorFaultsOfThisThread();
-        for (int r = 0; r < Rounds; r++)
-        {
-            var p = Marshal.AllocHGlobal(Block); // malloc on Linux
-            for (int i = 0; i < Block; i += PageSize) Marshal.WriteByte(p, i, 1); // touch every page
-            Marshal.FreeHGlobal(p);
-        }
-        return MinorFaultsOfThisThread() - before;
-    }
-
-    private static long MinorFaultsOfThisThread()
-    {
-        var usage = new long[18]; // struct rusage: two timevals, then ru_maxrss, ru_ixrss, ru_idrss, ru_isrss, ru_minflt, ...
-        if (getrusage(1 /* RUSAGE_THREAD */, usage) != 0) throw new InvalidOperationException("getrusage failed");
-        return usage[8];
-    }
-
-    [DllImport("libc")]
-    private static extern int getrusage(int who, long[] usage);
 }
