@@ -22,11 +22,10 @@ switch (what)
     case "probe-l1-sizes": ProbeVariantsBench.RunL1BySize(assets); break;
     case "soak": SoakBench.Run(assets, TimeSpan.FromMinutes(quick ? 1 : 10)); break;
     case "resnet18-featurize": ResNet18Bench.Featurize(assets, quick); break;
-    case "resnet18-torch" when args.Contains("--torchvision"):
-        TorchBench.RunTorchVisionResNet18([.. args.Skip(1).Where((a, i) => int.TryParse(a, out _) && args[i] != "--iters").Select(int.Parse).DefaultIfEmpty(96)],
-            args.SkipWhile(a => a != "--iters").Skip(1).Select(int.Parse).FirstOrDefault(5)); break;
-    case "resnet18-torch": TorchBench.RunResNet18([.. args.Skip(1).Where((a, i) => int.TryParse(a, out _) && args[i] != "--iters").Select(int.Parse).DefaultIfEmpty(96)], quick, !args.Contains("--out-of-place"),
-        !args.Contains("--contiguous"), args.SkipWhile(a => a != "--iters").Skip(1).Select(int.Parse).FirstOrDefault(5)); break;
+    case "resnet18-torch" when args.Contains("--torchvision"): TorchBench.RunTorchVisionResNet18(SizeArgs(), IterationsArg(), args.Contains("--split")); break;
+    case "resnet18-torch":
+        TorchBench.RunResNet18(SizeArgs(), quick ? 3 : IterationsArg(), new TorchBench.ExecutorFlags(InPlace: !args.Contains("--out-of-place"),
+            ChannelsLast: !args.Contains("--contiguous"), KeepHeap: !args.Contains("--trim-heap"), Split: args.Contains("--split"))); break;
     case "resnet18-probe-l2": ResNet18Bench.ProbeRegularization(assets, args.Contains("--multiblock"), args.Contains("--flip")); break;
     case "resnet18-cifar-full": ProbeVariantsBench.RunResNet18Full(assets, quick, args.Contains("--int8"), args.Contains("--flip")); break;
     case "resnet18-probe": ResNet18Bench.Probe(assets, quick, args.Contains("--flip")); break;
@@ -37,3 +36,7 @@ switch (what)
     default: Console.Error.WriteLine($"unknown benchmark '{what}'"); return 2;
 }
 return 0;
+
+// resnet18-torch: the numbers after the command are image sizes (default 96); `--iters N` the timed steps (default 5).
+int[] SizeArgs() => [.. args.Skip(1).Where((a, i) => int.TryParse(a, out _) && args[i] != "--iters").Select(int.Parse).DefaultIfEmpty(96)];
+int IterationsArg() => args.SkipWhile(a => a != "--iters").Skip(1).Select(int.Parse).FirstOrDefault(5);

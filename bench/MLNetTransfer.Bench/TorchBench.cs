@@ -28,25 +28,30 @@ internal static class TorchBench
         }
     }
 
+    /// <summary>Which of the executor's speed choices a run keeps; each flag off is the executor before 2026-12-02 in that respect.</summary>
+    /// <param name="InPlace">ReLU and Add overwrite fresh inputs (off: --out-of-place).</param>
+    /// <param name="ChannelsLast">NHWC strides (off: --contiguous).</param>
+    /// <param name="KeepHeap">glibc keeps freed blocks, as the fine-tuning loop does (off: --trim-heap).</param>
+    /// <param name="Split">Print forward / backward / optimizer time per step (--split).</param>
+    public sealed record ExecutorFlags(bool InPlace = true, bool ChannelsLast = true, bool KeepHeap = true, bool Split = false);
+
     /// <summary>
     /// The package's ResNet-18 as the trainer imports it (BatchNorm layers kept, cut at the 512-d embedding) with a
     /// 10-class linear head: training step (all layers, SGD) and eval forward img/s, batch 32, at each size.
     /// </summary>
-    public static void RunResNet18(int[] sizes, bool quick, bool inPlace = true, bool channelsLast = true, int iterations = 5)
+    public static void RunResNet18(int[] sizes, int iterations, ExecutorFlags flags)
     {
         using var body = BackboneImport.Body(BackboneCatalog.ResNet18, AssetResolver.Default);
-        body.InPlace = inPlace; // --out-of-place: ReLU and Add allocate their results (the executor before 2026-12-02)
+        body.InPlace = flags.InPlace;
+        body.ChannelsLast = flags.ChannelsLast;
+        using var heap = flags.KeepHeap ? NativeHeap.RetainFreedMemory() : null;
         using var head = nn.Linear(512, 10);
         var network = nn.Sequential(("body", body), ("flatten", nn.Flatten()), ("head", head));
-        if (quick) iterations = 3;
-        body.ChannelsLast = channelsLast; // --contiguous: NCHW strides throughout (the executor before 2026-12-02)
-        // As the fine-tuning loop does; --trim-heap: glibc's defaults (freed memory handed back to the kernel).
-        using var heap = Environment.GetCommandLineArgs().Contains("--trim-heap") ? null : NativeHeap.RetainFreedMemory();
         foreach (int size in sizes)
         {
-            double train = TrainStep(network, size, iterations, body.Freeze);
+            double train = TrainStep(network, size, iterations, body.Freeze, flags.Split);
             double forward = Forward(network, size, iterations);
-            Console.WriteLine($"| TorchSharp imported resnet18{(inPlace ? "" : " (out of place)")}{(channelsLast ? "" : " (NCHW)")}{(heap is null ? " (glibc trims)" : "")} | {size} | 32 | train step {train:F1} | forward {forward:F1} |");
+            Console.WriteLine($"| TorchSharp imported resnet18{(flags.InPlace ? "" : " (out of place)")}{(flags.ChannelsLast ? "" : " (NCHW)")}{(flags.KeepHeap ? "" : " (glibc trims)")} | {size} | 32 | train step {train:F1} | forward {forward:F1} |");
         }
     }
 
@@ -54,12 +59,12 @@ internal static class TorchBench
     /// torchvision's resnet18 (TorchVision for .NET: the same modules as PyTorch's, random weights, 10 classes) on this
     /// libtorch, timed like <see cref="RunResNet18"/>: separates libtorch's speed from the ONNX executor's.
     /// </summary>
-    public static void RunTorchVisionResNet18(int[] sizes, int iterations)
+    public static void RunTorchVisionResNet18(int[] sizes, int iterations, bool split)
     {
         using var network = torchvision.models.resnet18(num_classes: 10);
         foreach (int size in sizes)
         {
-            double train = TrainStep(network, size, iterations, _ => { });
+            double train = TrainStep(network, size, iterations, _ => { }, split);
             double forward = Forward(network, size, iterations);
             Console.WriteLine($"| TorchSharp TorchVision resnet18 [2,2,2,2] (NCHW) | {size} | 32 | train step {train:F1} | forward {forward:F1} |");
         }
@@ -82,7 +87,7 @@ internal static class TorchBench
 
     private static double TrainStep(OnnxTorchModule module, int size, int iterations) => TrainStep(module, size, iterations, module.Freeze);
 
-    private static double TrainStep(nn.Module<Tensor, Tensor> module, int size, int iterations, Action<int> freeze)
+    private static double TrainStep(nn.Module<Tensor, Tensor> module, int size, int iterations, Action<int> freeze, bool split = false)
     {
         module.train();
         freeze(0);
@@ -109,7 +114,7 @@ internal static class TorchBench
         Array.Clear(parts);
         var watch = Stopwatch.StartNew();
         for (int i = 0; i < iterations; i++) Step();
-        if (Environment.GetCommandLineArgs().Contains("--split"))
+        if (split)
             Console.WriteLine($"  per step at {size} px: forward {parts[0] / iterations * 1000:F0} ms, backward {parts[1] / iterations * 1000:F0} ms, optimizer {parts[2] / iterations * 1000:F0} ms");
         return 32.0 * iterations / watch.Elapsed.TotalSeconds;
     }
