@@ -82,6 +82,38 @@ internal static class ProbeVariantsBench
     }
 
     /// <summary>
+    /// Two frozen backbones side by side: the flip-averaged multi-block features of ResNet-18 (int8) and of MobileNetV2
+    /// (dequantized) concatenated per image, as an ML.NET chain of two <c>FeaturizeImage</c> transforms and a
+    /// <c>Concatenate</c> would; the same L-BFGS probe, L2 chosen on every 10th training image.
+    /// </summary>
+    public static void RunTwoBackbones(string assets, bool quick)
+    {
+        var (train, test) = Cifar(assets, quick ? 100 : null, quick ? 50 : null);
+        var watch = Stopwatch.StartNew();
+        var (resnetTrain, resnetTest) = Featurize(assets, BackboneCatalog.ResNet18MultiBlockInt8, true, train, test);
+        double resnetSeconds = watch.Elapsed.TotalSeconds;
+        watch.Restart();
+        var (mobileTrain, mobileTest) = Featurize(assets, BackboneCatalog.MobileNetV2MultiBlock, true, train, test);
+        double mobileSeconds = watch.Elapsed.TotalSeconds;
+        Console.WriteLine($"  featurized (cached if ~0): resnet18-multiblock-int8 {resnetSeconds:F0} s, mobilenetv2-multiblock {mobileSeconds:F0} s");
+        float[][] Concat(float[][] a, float[][] b) => [.. a.Select((v, i) => (float[])[.. v, .. b[i]])];
+        Console.WriteLine("| embedding (flip-averaged) | dims | validation accuracy per L2 | chosen L2 | fit s | test accuracy |");
+        Console.WriteLine("|---|---|---|---|---|---|");
+        foreach (var (name, tx, sx) in new[]
+        {
+            ("mobilenetv2-multiblock", mobileTrain, mobileTest),
+            ("resnet18-multiblock-int8 + mobilenetv2-multiblock", Concat(resnetTrain, mobileTrain), Concat(resnetTest, mobileTest)),
+        })
+        {
+            float[] grid = [1e-1f, 1f, 4f];
+            var (best, scores) = ChooseOnHeldOut(grid, tx, train, l2 => new LbfgsMaximumEntropyMulticlassTrainer.Options { L2Regularization = l2 });
+            var (accuracy, fitSeconds) = Probe(tx, train, sx, test, new() { L2Regularization = best });
+            Console.WriteLine($"| {name} | {tx[0].Length} | {string.Join(" / ", scores.Select(v => $"{v:F3}"))} | {best:G1} | {fitSeconds:F0} | {accuracy:P2} |");
+        }
+        Console.WriteLine($"{train.Count} train / {test.Count} test");
+    }
+
+    /// <summary>
     /// Which L-BFGS settings matter, on the int8 and dequantized flip-averaged embeddings of all of CIFAR-10 (cached by
     /// <see cref="Run"/>): the library's former entry against ML.NET's defaults and single changes between them.
     /// </summary>

@@ -28,6 +28,7 @@ switch (what)
             ChannelsLast: !args.Contains("--contiguous"), KeepHeap: !args.Contains("--trim-heap"), Split: args.Contains("--split"))); break;
     case "resnet18-probe-l2": ResNet18Bench.ProbeRegularization(assets, args.Contains("--multiblock"), args.Contains("--flip")); break;
     case "resnet18-cifar-full": ProbeVariantsBench.RunResNet18Full(assets, quick, args.Contains("--int8"), args.Contains("--flip")); break;
+    case "two-backbones-cifar-full": ProbeVariantsBench.RunTwoBackbones(assets, quick); break;
     case "resnet18-probe": ResNet18Bench.Probe(assets, quick, args.Contains("--flip")); break;
     case "resnet18-probe-blocks": ResNet18Bench.ProbeBlocks(assets); break;
     case "resnet18-probe-transforms": ResNet18Bench.ProbeTransforms(assets, args.Contains("--multiblock"), args.Contains("--flip"), args.Contains("--int8")); break;
