@@ -44,8 +44,7 @@ internal static class ProbeVariantsBench
         var rows = new List<string>();
         foreach (var (name, trainX, testX, featurizeSeconds) in variants)
         {
-            var (best, scores) = ChooseOnHeldOut(L2Grid, trainX, train, l2 => new LbfgsMaximumEntropyMulticlassTrainer.Options { L2Regularization = l2 });
-            var (accuracy, fitSeconds) = Probe(trainX, train, testX, test, new() { L2Regularization = best });
+            var (best, scores, accuracy, fitSeconds) = ProbeWithHeldOutL2(L2Grid, trainX, train, testX, test);
             var row = $"| {name} | {trainX[0].Length} | {featurizeSeconds:F0} | {string.Join(" / ", scores.Select(s => $"{s:F3}"))} | {best:G1} | {fitSeconds:F0} | {accuracy:P2} |";
             Console.WriteLine(row);
             rows.Add(row);
@@ -74,8 +73,7 @@ internal static class ProbeVariantsBench
         foreach (var (name, tx, sx) in new[] { ("resnet18 pooled", Last512(trainX), Last512(testX)), (backbone.Name, trainX, testX) })
         {
             float[] grid = [1e-2f, 1e-1f, 1f];
-            var (best, scores) = ChooseOnHeldOut(grid, tx, train, l2 => new LbfgsMaximumEntropyMulticlassTrainer.Options { L2Regularization = l2 });
-            var (accuracy, fitSeconds) = Probe(tx, train, sx, test, new() { L2Regularization = best });
+            var (best, scores, accuracy, fitSeconds) = ProbeWithHeldOutL2(grid, tx, train, sx, test);
             Console.WriteLine($"| {name} | {tx[0].Length} | {featurizeSeconds:F0} | {string.Join(" / ", scores.Select(v => $"{v:F3}"))} | {best:G1} | {fitSeconds:F0} | {accuracy:P2} |");
         }
         Console.WriteLine($"{train.Count} train / {test.Count} test");
@@ -106,8 +104,7 @@ internal static class ProbeVariantsBench
         })
         {
             float[] grid = [1e-1f, 1f, 4f];
-            var (best, scores) = ChooseOnHeldOut(grid, tx, train, l2 => new LbfgsMaximumEntropyMulticlassTrainer.Options { L2Regularization = l2 });
-            var (accuracy, fitSeconds) = Probe(tx, train, sx, test, new() { L2Regularization = best });
+            var (best, scores, accuracy, fitSeconds) = ProbeWithHeldOutL2(grid, tx, train, sx, test);
             Console.WriteLine($"| {name} | {tx[0].Length} | {string.Join(" / ", scores.Select(v => $"{v:F3}"))} | {best:G1} | {fitSeconds:F0} | {accuracy:P2} |");
         }
         Console.WriteLine($"{train.Count} train / {test.Count} test");
@@ -191,6 +188,18 @@ internal static class ProbeVariantsBench
     /// <summary>The library's former L-BFGS entry with a given L1 (ClassicalTrainers.Lbfgs is this with L1 1).</summary>
     private static LbfgsMaximumEntropyMulticlassTrainer.Options LibraryLbfgs(float l1) =>
         new() { L1Regularization = l1, L2Regularization = 1e-2f, OptimizationTolerance = 1e-6f, MaximumNumberOfIterations = 500, HistorySize = 50 };
+
+    /// <summary>
+    /// The L-BFGS probe with ML.NET's defaults but L2, which <see cref="ChooseOnHeldOut"/> picks from <paramref name="grid"/>
+    /// on the training images alone; then fitted on all of them and scored on <paramref name="test"/>.
+    /// </summary>
+    private static (float Best, double[] Scores, double Accuracy, double FitSeconds) ProbeWithHeldOutL2(float[] grid,
+        float[][] trainX, IReadOnlyList<LabeledImage> train, float[][] testX, IReadOnlyList<LabeledImage> test)
+    {
+        var (best, scores) = ChooseOnHeldOut(grid, trainX, train, l2 => new LbfgsMaximumEntropyMulticlassTrainer.Options { L2Regularization = l2 });
+        var (accuracy, fitSeconds) = Probe(trainX, train, testX, test, new() { L2Regularization = best });
+        return (best, scores, accuracy, fitSeconds);
+    }
 
     /// <summary>Fits on 9 of every 10 training rows for each value and scores on the 10th; returns the best value and all scores.</summary>
     internal static (float Best, double[] Scores) ChooseOnHeldOut(float[] grid, float[][] trainX, IReadOnlyList<LabeledImage> train,
