@@ -154,7 +154,9 @@ internal sealed class LoopbackFileServer : IDisposable
     public void Dispose()
     {
         if (!listener.IsListening) return;
-        listener.Stop();
+        // Close alone, not Stop then Close: on Unix's managed HttpListener each of them unregisters the endpoint, and the
+        // second finds it gone, binds the port again to look for the prefix, and throws "Address already in use" when
+        // another test has taken the port in between (failed once in a fresh-clone CI run).
         listener.Close();
         loop.Join(TimeSpan.FromSeconds(5));
     }
