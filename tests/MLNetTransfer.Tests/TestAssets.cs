@@ -82,3 +82,13 @@ internal sealed class TempDir : IDisposable
     public string Combine(params string[] parts) => System.IO.Path.Combine([Path, .. parts]);
     public void Dispose() { try { Directory.Delete(Path, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { } }
 }
+
+/// <summary>
+/// Disposes a model when the scope ends: a model ML.NET loads keeps a copy of each ONNX step in the temp folder until it
+/// is disposed, and a process that exits first leaves the copies behind (a test run used to leave hundreds of MB).
+/// </summary>
+internal sealed class Disposal(object? target) : IDisposable
+{
+    public static Disposal Of(object? target) => new(target);
+    public void Dispose() => (target as IDisposable)?.Dispose();
+}

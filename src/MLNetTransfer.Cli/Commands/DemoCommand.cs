@@ -34,7 +34,8 @@ internal static class DemoCommand
                 OutDir = result.GetValue(output)!,
                 Quiet = result.GetValue(CommonOptions.Quiet),
             };
-            var (_, report) = runner.Run();
+            var (model, report) = runner.Run();
+            model.Dispose();
             OutputFiles.PrintSummary(report, runner.OutDir);
             return ExitCodes.Ok;
         }));

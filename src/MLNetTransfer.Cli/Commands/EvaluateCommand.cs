@@ -23,7 +23,7 @@ internal static class EvaluateCommand
             var modelPath = result.GetValue(model)!;
             var outDir = result.GetValue(output) ?? Path.GetDirectoryName(Path.GetFullPath(modelPath))!;
             OutputLocation.RequireWritableFolder(outDir, "--out");
-            var classifier = ImageClassifierModel.Load(ml, modelPath);
+            using var classifier = ImageClassifierModel.Load(ml, modelPath);
             var images = TrainingData.Scan(result.GetValue(test)!, result.GetValue(maxPerClass), result.GetValue(seed));
             // Unlike train (where an unseen test class is an error), an existing model may meet classes it was never
             // trained on; they are reported and left out of the metrics.

@@ -17,7 +17,7 @@ internal static class PredictCommand
         command.SetAction(result => CliRunner.Guard(() =>
         {
             var ml = new MLContext(1);
-            var classifier = ImageClassifierModel.Load(ml, result.GetValue(model)!);
+            using var classifier = ImageClassifierModel.Load(ml, result.GetValue(model)!);
             // A folder stands for the images in it, in the scan's order (class folders, then names).
             var files = result.GetValue(images)!.SelectMany(p => Directory.Exists(p)
                 ? TrainingData.Scan(p, null, 1, allowUnlabeled: true).Select(i => i.Path) : [p]).ToList();

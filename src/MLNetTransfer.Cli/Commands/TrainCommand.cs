@@ -93,7 +93,8 @@ internal static class TrainCommand
                 OutDir = result.GetValue(output)!,
                 Quiet = quiet,
             };
-            var (_, report) = runner.Run();
+            var (model, report) = runner.Run();
+            model.Dispose();
             OutputFiles.PrintSummary(report, runner.OutDir);
             return ExitCodes.Ok;
         }));

@@ -51,7 +51,7 @@ internal sealed class TransferRunner
         // Like the linear-probe model.zip (and ML.NET's samples): the saved chain ends with the text label, so a plain app's
         // PredictionEngine with `string PredictedLabel` binds; Score stays the known-size probability vector Evaluate needs.
         var chain = fitted.Append(ml.Transforms.Conversion.MapKeyToValue("PredictedLabel").Fit(fitted.Transform(keyed)));
-        var model = new ImageClassifierModel(chain, keyed.Schema) { TrainSeconds = run.TrainSeconds };
+        using var model = new ImageClassifierModel(chain, keyed.Schema) { TrainSeconds = run.TrainSeconds };
         var report = ModelEvaluation.Evaluate(ml, model, test);
         report.Details["strategy"] = Options.Strategy.ToString();
         report.Details["backbone"] = Options.Strategy == TransferStrategy.Scratch ? "scratch-cnn" : Options.Backbone.Name;

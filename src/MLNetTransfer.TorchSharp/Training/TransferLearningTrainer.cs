@@ -32,7 +32,7 @@ public sealed class TransferLearningTrainer : IEstimator<TransferLearningTransfo
     {
         Options = (options ?? throw new ArgumentNullException(nameof(options))).Validate();
         this.env = env ?? MLNetEnvironment.Private(options.Seed);
-        ml = new MLContext(options.Seed);
+        ml = this.env.NewContext(options.Seed);
     }
 
     /// <summary>The options (validated when the trainer was created).</summary>

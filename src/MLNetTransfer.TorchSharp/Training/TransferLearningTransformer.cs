@@ -42,7 +42,7 @@ public sealed class TransferLearningTransformer : ITransformer, ICanSaveModel, I
     void ICanSaveModel.Save(ModelSaveContext ctx) => ((ICanSaveModel)ScoringChain).Save(ctx);
 
     /// <summary>Releases the scoring chain's ONNX Runtime session; <see cref="TrainingRun.Network"/> stays usable (dispose it on its own).</summary>
-    public void Dispose() => (ScoringChain as IDisposable)?.Dispose();
+    public void Dispose() => OnnxGraphFiles.Dispose(ScoringChain);
 }
 
 /// <summary>What a fine-tuning fit produced besides the ML.NET chain (kept in memory; not part of a saved model).</summary>

@@ -25,11 +25,14 @@ public sealed class FeaturizeImageEstimator : IEstimator<FeaturizeImageTransform
     }
 
     /// <summary>
-    /// The estimator for the caller of a catalog: its ML.NET transforms get a context seeded like the caller's (ML.NET
-    /// keeps the environment internal, so the caller's own context cannot be passed on).
+    /// The estimator for the caller of a catalog: its ML.NET transforms get a context seeded like the caller's, with the
+    /// caller's temp path (ML.NET keeps the environment internal, so the caller's own context cannot be passed on).
     /// </summary>
-    internal static FeaturizeImageEstimator For(TransformsCatalog catalog, FeaturizeImageOptions options) =>
-        new(new MLContext(MLNetEnvironment.Of(catalog).Seed), options);
+    internal static FeaturizeImageEstimator For(TransformsCatalog catalog, FeaturizeImageOptions options)
+    {
+        var env = MLNetEnvironment.Of(catalog);
+        return new(env.NewContext(env.Seed), options);
+    }
 
     /// <summary>Validates the schema, chooses the decode size, and builds the featurizer graph.</summary>
     public FeaturizeImageTransformer Fit(IDataView input)

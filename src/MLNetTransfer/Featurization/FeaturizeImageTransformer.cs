@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using MLNetTransfer.Onnx;
 
 namespace MLNetTransfer.Featurization;
 
@@ -39,8 +40,8 @@ public sealed class FeaturizeImageTransformer : ITransformer, ICanSaveModel, IDi
             .Append(ml.Transforms.ResizeImages(ImageColumn, decodeWidth, decodeHeight, ImageColumn))
             .Append(ml.Transforms.ExtractPixels(PixelColumn, ImageColumn, scaleImage: 1f / 255));
         decodeChain = decode.Fit(empty);
-        var scoring = ml.Transforms.ApplyOnnxModel([options.OutputColumnName], [PixelColumn], new MemoryStream(graph),
-                new Dictionary<string, int[]> { [FeaturizerGraph.InputName] = [1, 3, decodeHeight, decodeWidth] }, null, false, 100)
+        var scoring = OnnxGraphFiles.ApplyOnnxModel(ml, [options.OutputColumnName], [PixelColumn], graph,
+                new Dictionary<string, int[]> { [FeaturizerGraph.InputName] = [1, 3, decodeHeight, decodeWidth] })
             .Append(ml.Transforms.DropColumns(ImageColumn, PixelColumn));
         fullChain = ((ITransformer)decodeChain).Append(scoring.Fit(decodeChain.Transform(empty)));
     }
@@ -89,7 +90,7 @@ public sealed class FeaturizeImageTransformer : ITransformer, ICanSaveModel, IDi
     public void Dispose()
     {
         if (runner.IsValueCreated) runner.Value.Dispose();
-        (fullChain as IDisposable)?.Dispose();
+        OnnxGraphFiles.Dispose(fullChain);
     }
 
     private sealed class PathRow { public string ImagePath { get; set; } = ""; }

@@ -14,6 +14,7 @@ internal sealed class MLNetEnvironment
 {
     private static readonly PropertyInfo? SeedProperty = FindInterfaceProperty("Microsoft.ML.Runtime.IHostEnvironmentInternal", "Seed");
     private static readonly PropertyInfo? CanceledProperty = FindInterfaceProperty("Microsoft.ML.Runtime.ICancelable", "IsCanceled");
+    private static readonly PropertyInfo? TempFilePathProperty = FindInterfaceProperty("Microsoft.ML.Runtime.IHostEnvironmentInternal", "TempFilePath");
 
     private MLNetEnvironment(IHostEnvironment host) => Host = host;
 
@@ -22,6 +23,20 @@ internal sealed class MLNetEnvironment
 
     /// <summary>The MLContext's seed, or null when it was created without one.</summary>
     public int? Seed => SeedProperty?.GetValue(Host) as int?;
+
+    /// <summary>The caller's <c>mlContext.TempFilePath</c> (where ML.NET and this library put temporary model files), or null.</summary>
+    public string? TempFilePath => TempFilePathProperty?.GetValue(Host) as string;
+
+    /// <summary>
+    /// A context of this library's own, seeded with <paramref name="seed"/> and writing its temporary files where the caller's
+    /// does (ML.NET keeps the caller's environment internal, so its context cannot be passed on).
+    /// </summary>
+    public MLContext NewContext(int? seed)
+    {
+        var ml = new MLContext(seed);
+        if (!string.IsNullOrEmpty(TempFilePath)) ml.TempFilePath = TempFilePath;
+        return ml;
+    }
 
     /// <summary>True once <c>mlContext.CancelExecution()</c> was called.</summary>
     public bool IsCanceled => CanceledProperty?.GetValue(Host) is true;

@@ -5,9 +5,10 @@ namespace MLNetTransfer.Training;
 
 /// <summary>
 /// A trained image classifier: an ML.NET transformer chain that takes an <c>ImagePath</c> (and <c>Label</c>) column and
-/// adds <c>Score</c> (class probabilities in <see cref="Labels"/> order) and <c>PredictedLabel</c> (text).
+/// adds <c>Score</c> (class probabilities in <see cref="Labels"/> order) and <c>PredictedLabel</c> (text). Dispose it when
+/// done: that closes the chain's ONNX Runtime sessions and deletes the model files ML.NET keeps in its temp folder.
 /// </summary>
-public sealed class ImageClassifierModel
+public sealed class ImageClassifierModel : IDisposable
 {
     /// <summary>Wraps a fitted chain; <paramref name="labels"/> are read from its Score slot names when null.</summary>
     public ImageClassifierModel(ITransformer model, DataViewSchema inputSchema, IReadOnlyList<string>? labels = null)
@@ -71,6 +72,12 @@ public sealed class ImageClassifierModel
             return new ImagePrediction(r.ImagePath, Labels[best], scores[i][best], scores[i]);
         })];
     }
+
+    /// <summary>
+    /// Disposes the chain (ML.NET's <c>ApplyOnnxModel</c> steps keep an ONNX Runtime session and a copy of their model under
+    /// <c>MLContext.TempFilePath</c>; a loaded model's copy is only deleted here, or never if the process exits first).
+    /// </summary>
+    public void Dispose() => Onnx.OnnxGraphFiles.Dispose(Model);
 
     private static string[] ReadLabels(DataViewSchema output)
     {

@@ -2,6 +2,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Transforms;
 using MLNetTransfer.Featurization;
+using MLNetTransfer.Onnx;
 
 namespace MLNetTransfer.Training;
 
@@ -35,8 +36,8 @@ internal static class ScoringChain
     {
         var keyData = ml.Data.LoadFromEnumerable(labels.Select(l => new LabelRow { Label = l }));
         IEstimator<ITransformer> chain = Decode(ml, imageColumn, bytes, width, height)
-            .Append(ml.Transforms.ApplyOnnxModel([OnnxScore, OnnxLabel], [FeaturizerGraph.InputName], new MemoryStream(onnx),
-                new Dictionary<string, int[]> { [FeaturizerGraph.InputName] = [1, 3, height, width] }, null, false, 100))
+            .Append(OnnxGraphFiles.ApplyOnnxModel(ml, [OnnxScore, OnnxLabel], [FeaturizerGraph.InputName], onnx,
+                new Dictionary<string, int[]> { [FeaturizerGraph.InputName] = [1, 3, height, width] }))
             .Append(ml.Transforms.CustomMapping(new PredictedLabelTextFactory().GetMapping(), LabelContract))
             // Keys in label order: key k+1 is labels[k], the class of Score slot k (what Evaluate and MapKeyToValue assume).
             .Append(ml.Transforms.Conversion.MapValueToKey(predictedLabelColumn, LabelTextColumn, keyData: keyData,

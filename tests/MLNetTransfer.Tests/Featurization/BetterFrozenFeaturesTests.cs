@@ -65,7 +65,7 @@ public class BetterFrozenFeaturesTests(ITestOutputHelper output)
         using var dir = new TempDir();
         var zip = dir.Combine("model.zip");
         model.Save(ml, zip);
-        var loaded = ImageClassifierModel.Load(new MLContext(2), zip);
+        using var loaded = ImageClassifierModel.Load(new MLContext(2), zip);
         // A mirrored image must score as its original in the reloaded model: the flip lives in the saved graph.
         var sample = test.Take(6).Select(t => t.Path).ToList();
         var mirrors = sample.Select((p, i) => WriteMirror(p, dir.Combine($"m{i}.png"))).ToList();

@@ -35,6 +35,7 @@ public class BytesInputTests
         using var dir = new TempDir();
         ml.Model.Save(fromBytes, bytesView.Schema, dir.Combine("m.zip"));
         var loaded = new MLContext(2).Model.Load(dir.Combine("m.zip"), out var schema);
+        using var disposeLoaded = Disposal.Of(loaded);
         Assert.Equal(Microsoft.ML.Data.NumberDataViewType.Byte, ((Microsoft.ML.Data.VectorDataViewType)schema[ImageColumns.Bytes].Type).ItemType);
         var c = loaded.Transform(bytesView).GetColumn<float[]>("Features").ToList();
         float maxLoaded = 0;

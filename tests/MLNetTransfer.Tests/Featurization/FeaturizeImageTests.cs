@@ -80,7 +80,7 @@ public class FeaturizeImageTests(ITestOutputHelper output)
         using var dir = new TempDir();
         var zip = dir.Combine("model.zip");
         model.Save(ml, zip);
-        var loaded = ImageClassifierModel.Load(new MLContext(2), zip);
+        using var loaded = ImageClassifierModel.Load(new MLContext(2), zip);
         Assert.Equal(model.Labels, loaded.Labels);
         var sample = test.Take(40).Select(t => t.Path).ToList();
         var before = model.Predict(ml, sample);

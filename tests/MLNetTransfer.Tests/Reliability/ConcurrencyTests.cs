@@ -36,6 +36,7 @@ public class ConcurrencyTests(ITestOutputHelper output)
         model.Save(ml, dir.Combine("model.zip"));
         var served = new MLContext(2);
         var loaded = served.Model.Load(dir.Combine("model.zip"), out _);
+        using var disposeLoaded = Disposal.Of(loaded);
         var images = TestAssets.CifarSubset(TestAssets.Cifar10Test, 20).Select(i => i.Path).ToArray(); // 200 images
 
         var single = served.Model.CreatePredictionEngine<ImageInput, ImageOutput>(loaded);

@@ -44,6 +44,7 @@ public class MlNetConventionTests(ITestOutputHelper output)
 
         var ml = new MLContext(7);
         var model = ml.Model.Load(dir.Combine("model.zip"), out _);
+        using var disposeModel = Disposal.Of(model);
         var classes = Directory.GetDirectories(TestAssets.Cifar10Train).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToArray();
         var test = TestAssets.CifarSubset(TestAssets.Cifar10Test, 4);
         var engine = ml.Model.CreatePredictionEngine<ImageInput, ImagePrediction>(model);

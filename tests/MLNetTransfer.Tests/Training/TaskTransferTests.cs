@@ -48,6 +48,7 @@ public class TaskTransferTests(ITestOutputHelper output)
         ml.Model.Save(oddEven.CreateModel(ml, rows, "Image", 28, 28), rows.Schema, dir.Combine("odd-even.zip"));
         var fresh = new Microsoft.ML.MLContext(2);
         var loaded = fresh.Model.Load(dir.Combine("odd-even.zip"), out _);
+        using var disposeLoaded = Disposal.Of(loaded);
         var keyed = fresh.Transforms.Conversion.MapValueToKey("Label", keyOrdinality: Microsoft.ML.Transforms.ValueToKeyMappingEstimator.KeyOrdinality.ByValue).Fit(rows).Transform(rows);
         var metrics = fresh.MulticlassClassification.Evaluate(loaded.Transform(keyed));
         var named = loaded.Append(fresh.Transforms.Conversion.MapKeyToValue("PredictedLabel").Fit(loaded.Transform(rows)));

@@ -44,6 +44,7 @@ public class TransferLearningTests(ITestOutputHelper output)
         using var dir = new TempDir();
         ml.Model.Save(model, view.Schema, dir.Combine("model.zip"));
         var loaded = new MLContext(4).Model.Load(dir.Combine("model.zip"), out _);
+        using var disposeLoaded = Disposal.Of(loaded);
         var before = model.Transform(view).GetColumn<float[]>("Score").ToList();
         var after = loaded.Transform(view).GetColumn<float[]>("Score").ToList();
         var predicted = loaded.Transform(view).GetColumn<uint>("PredictedLabel").ToList();

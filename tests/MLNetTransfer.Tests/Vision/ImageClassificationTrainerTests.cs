@@ -58,6 +58,7 @@ public class ImageClassificationTrainerTests(ITestOutputHelper output)
 
         var fresh = new MLContext(seed: 2);
         var loaded = fresh.Model.Load(dir.Combine("model.zip"), out _);
+        using var disposeLoaded = Disposal.Of(loaded);
         var engine = fresh.Model.CreatePredictionEngine<InMemoryImageData, ImagePrediction>(loaded);
         var labels = fresh.Data.CreateEnumerable<ImageData>(test, reuseRowObject: false).ToList();
         int right = 0;
