@@ -76,7 +76,7 @@ internal static class FineTuningLoop
         // the same starting weights (another backbone file, another task-A network, another saved network to continue).
         var settings = TrainingFingerprint.Of(options, $"{train.Count} images, {labels.Count} classes, label sum {trainLabels.Sum()}, {validation?.Count ?? 0} validation",
             WeightsDigest(body, head));
-        using var workspace = new TrainingWorkspace(options.WorkspacePath, settings, options.Log);
+        using var workspace = new TrainingWorkspace(options.WorkspacePath, settings, options.Log, options.TemporaryRoot);
         using var heap = NativeHeap.RetainFreedMemory(); // batches reuse freed pages instead of faulting them in again
         var run = new Run(body, head, train, trainLabels, validation, validationLabels, options, new BatchTransforms(size, normalization), workspace, cancel);
         var stopReason = run.Execute();

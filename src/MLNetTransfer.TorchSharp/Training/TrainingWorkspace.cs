@@ -25,10 +25,11 @@ internal sealed class TrainingWorkspace : IDisposable
     /// <param name="path">The workspace folder; null for a temporary one deleted on dispose.</param>
     /// <param name="settings">Everything that decides the run (<see cref="TrainingFingerprint.Of"/>).</param>
     /// <param name="log">Told when the folder held a different run and training starts fresh.</param>
-    public TrainingWorkspace(string? path, IReadOnlyDictionary<string, string> settings, Action<string>? log)
+    /// <param name="temporaryRoot">Where a temporary folder goes; null for the system's temp folder.</param>
+    public TrainingWorkspace(string? path, IReadOnlyDictionary<string, string> settings, Action<string>? log, string? temporaryRoot = null)
     {
         temporary = path is null;
-        Folder = path ?? Path.Combine(Path.GetTempPath(), "mlnettransfer-train-" + Guid.NewGuid().ToString("N")[..12]);
+        Folder = path ?? Path.Combine(string.IsNullOrEmpty(temporaryRoot) ? Path.GetTempPath() : temporaryRoot, "mlnettransfer-train-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(Folder);
         Settings = settings;
         if (!temporary)

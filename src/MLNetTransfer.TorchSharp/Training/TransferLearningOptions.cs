@@ -150,10 +150,13 @@ public sealed record TransferLearningOptions
     /// weights), metrics.csv and TensorBoard events; a run resumes from the last checkpoint found there when every setting that changes
     /// training (all options but column names, callbacks and folders), the data and the starting weights are the same;
     /// otherwise it starts fresh and says so through <see cref="Log"/>. Default null: a
-    /// fresh temp folder, deleted after training.
+    /// fresh temp folder (under the caller's <c>MLContext.TempFilePath</c>), deleted after training.
     /// </summary>
     [DoesNotChangeTraining]
     public string? WorkspacePath { get; init; }
+
+    // Where the temporary workspace goes when WorkspacePath is null: the caller's MLContext.TempFilePath, set by the trainer.
+    internal string? TemporaryRoot { get; init; }
 
     /// <summary>
     /// Continue training a network saved by an earlier run (a folder with <c>network.json</c>, e.g. the CLI's output

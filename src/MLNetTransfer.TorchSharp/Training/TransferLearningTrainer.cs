@@ -87,6 +87,7 @@ public sealed class TransferLearningTrainer : IEstimator<TransferLearningTransfo
                 callback?.Invoke(m);
             },
             Log = message => { env.Info(channel, message); log?.Invoke(message); },
+            TemporaryRoot = ml.TempFilePath,
         };
         var watch = System.Diagnostics.Stopwatch.StartNew();
         using var cancel = env.WatchCancellation();

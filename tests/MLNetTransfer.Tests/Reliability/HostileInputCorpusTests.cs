@@ -154,6 +154,8 @@ public class HostileInputCorpusTests(ITestOutputHelper output)
     private static readonly Lazy<string> probe = new(() =>
     {
         var dir = Path.Combine(Path.GetTempPath(), "mlnt-probe-" + Guid.NewGuid().ToString("N")[..8]);
+        // Shared by many cases, so it outlives each test; it goes when the test host exits.
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => { try { Directory.Delete(dir, recursive: true); } catch (IOException) { } };
         Dataset(dir);
         var r = CliProcess.Run("train", "--train", Path.Combine(dir, "data"), "--out", Path.Combine(dir, "model"), "--quiet");
         if (r.ExitCode != 0) throw new InvalidOperationException("probe training failed: " + r.Stderr);
