@@ -41,7 +41,10 @@ public sealed class TransferLearningTransformer : ITransformer, ICanSaveModel, I
     /// <summary>Saves the scoring chain (the ONNX network is embedded in the model zip); <see cref="Run"/> is not saved.</summary>
     void ICanSaveModel.Save(ModelSaveContext ctx) => ((ICanSaveModel)ScoringChain).Save(ctx);
 
-    /// <summary>Releases the scoring chain's ONNX Runtime session; <see cref="TrainingRun.Network"/> stays usable (dispose it on its own).</summary>
+    /// <summary>
+    /// Releases the scoring chain's ONNX Runtime session and deletes its copy of the network from the temp folder (the chain
+    /// cannot be saved afterwards); <see cref="TrainingRun.Network"/> stays usable (dispose it on its own).
+    /// </summary>
     public void Dispose() => OnnxGraphFiles.Dispose(ScoringChain);
 }
 

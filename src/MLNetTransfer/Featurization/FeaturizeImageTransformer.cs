@@ -86,7 +86,10 @@ public sealed class FeaturizeImageTransformer : ITransformer, ICanSaveModel, IDi
     /// <summary>Saves the equivalent ML.NET chain (the ONNX graph bytes are embedded in the model zip).</summary>
     void ICanSaveModel.Save(ModelSaveContext ctx) => ((ICanSaveModel)fullChain).Save(ctx);
 
-    /// <inheritdoc/>
+    /// <summary>
+    /// Releases the ONNX Runtime sessions and deletes the graph's copy in the temp folder (the transformer cannot be saved
+    /// afterwards). Undisposed, the copy goes when the transformer is garbage-collected or the process exits.
+    /// </summary>
     public void Dispose()
     {
         if (runner.IsValueCreated) runner.Value.Dispose();

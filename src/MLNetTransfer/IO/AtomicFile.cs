@@ -73,7 +73,7 @@ internal static class AtomicFile
     }
 
     // /proc tells on Linux without the cost of a Process object; elsewhere ask the runtime.
-    private static bool IsAlive(int pid)
+    internal static bool IsAlive(int pid)
     {
         if (pid == Environment.ProcessId) return true;
         if (OperatingSystem.IsLinux()) return Directory.Exists($"/proc/{pid}");

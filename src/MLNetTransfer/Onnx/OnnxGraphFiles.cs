@@ -104,7 +104,9 @@ internal static class OnnxGraphFiles
 
     /// <summary>
     /// Deletes the folders under <paramref name="root"/> whose lock no process holds. A folder without a lock file is only
-    /// removed once it is an hour old: its process may be between creating it and locking it.
+    /// removed once it is an hour old: its process may be between creating it and locking it. A folder named after a
+    /// process id that is running here is kept even when its lock is free, for file systems where locks are not
+    /// enforced (the lock alone decides across containers, whose process ids this one cannot see).
     /// </summary>
     internal static void RemoveFoldersOfDeadProcesses(string root)
     {
@@ -112,6 +114,8 @@ internal static class OnnxGraphFiles
         {
             try
             {
+                var name = System.IO.Path.GetFileName(dir);
+                if (int.TryParse(name.Split('-')[0], out var pid) && IO.AtomicFile.IsAlive(pid)) continue;
                 var lockPath = System.IO.Path.Combine(dir, LockName);
                 if (!File.Exists(lockPath))
                 {

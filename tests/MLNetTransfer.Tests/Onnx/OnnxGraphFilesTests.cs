@@ -67,9 +67,11 @@ public class OnnxGraphFilesTests
             if (withLock) File.WriteAllBytes(Path.Combine(dir, ".lock"), []);
             return dir;
         }
-        var dead = Folder("4000001-deadbeef", withLock: true);
-        var live = Folder("4000002-0a1b2c3d", withLock: true);
-        var starting = Folder("4000003-5e6f7a8b", withLock: false); // created a moment ago, not locked yet
+        // Process ids above Linux's largest pid_max (2^22), so no process here has them.
+        var dead = Folder("4194401-deadbeef", withLock: true);
+        var live = Folder("4194402-0a1b2c3d", withLock: true);
+        var starting = Folder("4194403-5e6f7a8b", withLock: false); // created a moment ago, not locked yet
+        var running = Folder($"{Environment.ProcessId}-1a2b3c4d", withLock: true); // lock free, but its process runs
         using var held = new FileStream(Path.Combine(live, ".lock"), FileMode.Open, FileAccess.ReadWrite, FileShare.None);
 
         OnnxGraphFiles.RemoveFoldersOfDeadProcesses(temp.Path);
@@ -77,6 +79,7 @@ public class OnnxGraphFilesTests
         Assert.False(Directory.Exists(dead), "a folder whose lock nobody holds was kept");
         Assert.True(File.Exists(Path.Combine(live, "graph.onnx")), "a live process's folder was removed");
         Assert.True(Directory.Exists(starting), "a folder too new to have its lock yet was removed");
+        Assert.True(Directory.Exists(running), "the folder of a running process id was removed");
     }
 
     [NeedsAssets]
