@@ -22,6 +22,8 @@ switch (what)
     case "probe-l1-sizes": ProbeVariantsBench.RunL1BySize(assets); break;
     case "soak": SoakBench.Run(assets, TimeSpan.FromMinutes(quick ? 1 : 10)); break;
     case "resnet18-featurize": ResNet18Bench.Featurize(assets, quick); break;
+    case "int8-threads": Int8ThreadsProbe.Run(assets, quick ? 2 : 4); break;
+    case "int8-configs": Int8ThreadsProbe.Configs(assets, quick ? 2 : 4, args.Contains("--mobilenet") ? MLNetTransfer.Backbones.BackboneCatalog.MobileNetV2Int8 : MLNetTransfer.Backbones.BackboneCatalog.ResNet18Int8); break;
     case "resnet18-torch" when args.Contains("--torchvision"): TorchBench.RunTorchVisionResNet18(SizeArgs(), IterationsArg(), args.Contains("--split")); break;
     case "resnet18-torch":
         TorchBench.RunResNet18(SizeArgs(), quick ? 3 : IterationsArg(), new TorchBench.ExecutorFlags(InPlace: !args.Contains("--out-of-place"),

@@ -273,7 +273,7 @@ internal static class ResNet18Bench
         return data;
     }
 
-    private static float[] PreDecode(List<string> paths, Onnx.ImageNormalization norm)
+    internal static float[] PreDecode(List<string> paths, Onnx.ImageNormalization norm)
     {
         const int size = 224;
         int per = 3 * size * size, plane = size * size;

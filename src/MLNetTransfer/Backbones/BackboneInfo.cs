@@ -74,6 +74,14 @@ public sealed record BackboneInfo(
     public int NetworkSizeFor(int size) => Math.Max(SizeMultiple, (size + SizeMultiple - 1) / SizeMultiple * SizeMultiple);
 
     /// <summary>
+    /// ONNX Runtime sessions the featurizer scores batches with side by side when <c>FeaturizeImageOptions.Sessions</c> is
+    /// not set (capped at its thread count). Default 1. On 2 cores two one-thread sessions ran ResNet-18 int8 1.2–1.35×
+    /// faster than one two-thread session, but MobileNetV2-int8 3–15% slower (docs/benchmarks.md), so it is the network's
+    /// own figure.
+    /// </summary>
+    public int FeaturizeSessions { get; init; } = 1;
+
+    /// <summary>
     /// L2 strength of the default L-BFGS linear probe on this backbone's features (chosen on a held-out part of the
     /// training data, docs/benchmarks.md). Default <see cref="DefaultProbeL2"/> (1e-2).
     /// </summary>

@@ -13,9 +13,10 @@ internal sealed class FeatureBatch(float[] values, int count, int dimension)
 }
 
 /// <summary>
-/// Decodes images on a background thread (ML.NET LoadImages → ResizeImages → ExtractPixels) into batches, while the
-/// consumer's thread runs ONNX Runtime on the previous batch. The queue holds at most two decoded batches, so memory
-/// stays bounded whatever the dataset size. Cached embeddings skip decoding and inference.
+/// Decodes images on a background thread (ML.NET LoadImages → ResizeImages → ExtractPixels) into batches, while ONNX
+/// Runtime scores earlier batches: as many at once as the runner has sessions, handed back in row order. The queue holds
+/// at most two decoded batches besides those being scored, so memory stays bounded whatever the dataset size. Cached
+/// embeddings skip decoding and inference.
 /// </summary>
 internal sealed class BatchProducer : IDisposable
 {
@@ -26,6 +27,8 @@ internal sealed class BatchProducer : IDisposable
     private readonly EmbeddingCache? cache;
     private readonly int dimension;
     private readonly int pixelsPerImage;
+    // Batches taken from the queue whose inference is running, oldest first.
+    private readonly Queue<(Decoded Item, Task<float[]>? Scores)> scoring = new();
     private long done;
 
     public BatchProducer(FeaturizeImageTransformer owner, IDataView input)
@@ -47,13 +50,27 @@ internal sealed class BatchProducer : IDisposable
     /// <summary>The next batch (inference done), or null after the last row.</summary>
     public FeatureBatch? Next()
     {
-        if (!queue.TryTake(out var item, Timeout.Infinite, cancel.Token)) return null;
+        // Keep every session busy: start inference on up to SessionCount batches before waiting for the oldest.
+        var runner = owner.Runner;
+        while (scoring.Count < runner.SessionCount && queue.TryTake(out var taken, Timeout.Infinite, cancel.Token))
+        {
+            var batch = taken; // the lambda's own copy
+            var scores = batch.Error is null && batch.ComputeCount > 0
+                ? Task.Run(() => runner.Run(batch.Pixels, batch.ComputeCount, owner.DecodeHeight, owner.DecodeWidth))
+                : null;
+            scoring.Enqueue((batch, scores));
+            if (batch.Error is not null) break; // nothing comes after a failure
+        }
+        if (!scoring.TryDequeue(out var next)) return null;
+        var item = next.Item;
         if (item.Error is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(item.Error);
         var output = new float[item.Count * dimension];
         item.Cached.AsSpan(0, item.Count * dimension).CopyTo(output);
-        if (item.ComputeCount > 0)
+        if (next.Scores is { } pending)
         {
-            var computed = owner.Runner.Run(item.Pixels!, item.ComputeCount, owner.DecodeHeight, owner.DecodeWidth);
+            float[] computed;
+            try { computed = pending.GetAwaiter().GetResult(); }
+            finally { item.Release(); }
             for (int j = 0; j < item.ComputeCount; j++)
             {
                 var row = computed.AsSpan(j * dimension, dimension);
@@ -65,7 +82,7 @@ internal sealed class BatchProducer : IDisposable
                 if (cache is not null && item.Keys[item.ComputeRows[j]] is { } key) cache.Write(key, row);
             }
         }
-        item.Release();
+        else item.Release();
         done += item.Count;
         owner.Options.Progress?.Invoke(done);
         return new FeatureBatch(output, item.Count, dimension);
@@ -242,6 +259,12 @@ internal sealed class BatchProducer : IDisposable
     {
         cancel.Cancel();
         try { worker.Wait(); } catch (AggregateException) { }
+        // A batch is released only once its inference has stopped reading the pixels.
+        while (scoring.TryDequeue(out var started))
+        {
+            try { started.Scores?.Wait(); } catch (AggregateException) { }
+            started.Item.Release();
+        }
         while (queue.TryTake(out var left)) left.Release();
         queue.Dispose();
         cancel.Dispose();

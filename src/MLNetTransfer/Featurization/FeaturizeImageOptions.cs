@@ -49,8 +49,18 @@ public sealed record FeaturizeImageOptions
     /// <summary>Images per ONNX Runtime call. Default 32 (32–64 measured best on 2 cores).</summary>
     public int BatchSize { get; init; } = 32;
 
-    /// <summary>ONNX Runtime intra-op threads. Default: the number of cores.</summary>
+    /// <summary>ONNX Runtime threads in all, shared by the <see cref="Sessions"/>. Default: the number of cores.</summary>
     public int Threads { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>
+    /// ONNX Runtime sessions that score batches side by side, each with its share of <see cref="Threads"/>; each holds
+    /// its own working memory. Default null: the backbone's <see cref="BackboneInfo.FeaturizeSessions"/> (2 for the
+    /// ResNet-18 family, 1 otherwise), at most <see cref="Threads"/>.
+    /// </summary>
+    public int? Sessions { get; init; }
+
+    /// <summary>The number of sessions <see cref="Sessions"/> stands for.</summary>
+    internal int SessionCount => Sessions ?? Math.Clamp(Backbone.FeaturizeSessions, 1, Threads);
 
     /// <summary>
     /// Folder for the embedding cache (keyed by image content hash, backbone and sizes), so a second run only reads.
@@ -76,6 +86,7 @@ public sealed record FeaturizeImageOptions
         if (Assets is null) throw new ArgumentException("FeaturizeImageOptions.Assets must be set (e.g. AssetResolver.Default).", nameof(Assets));
         Require(BatchSize >= 1, nameof(BatchSize), BatchSize, "at least 1");
         Require(Threads >= 1, nameof(Threads), Threads, "at least 1");
+        if (Sessions is int sessions) Require(sessions >= 1 && sessions <= Threads, nameof(Sessions), sessions, $"between 1 and Threads ({Threads})");
         Require(NetworkSize is null or >= 16, nameof(NetworkSize), NetworkSize, "at least 16 pixels or null");
         Require(DecodeSize is null || DecodeSize.Value is { Width: >= 1, Height: >= 1 }, nameof(DecodeSize), DecodeSize, "positive or null");
         return this;

@@ -30,7 +30,7 @@ public sealed class FeaturizeImageTransformer : ITransformer, ICanSaveModel, IDi
         DecodeHeight = decodeHeight;
         NetworkSize = networkSize;
         BytesInput = bytesInput;
-        runner = new(() => new OnnxBatchRunner(Graph, options.Threads));
+        runner = new(() => new OnnxBatchRunner(Graph, options.Threads, options.SessionCount));
         // Fitting ML.NET's estimators reads no rows: an empty view with the input column is enough.
         var definition = SchemaDefinition.Create(bytesInput ? typeof(BytesRow) : typeof(PathRow));
         definition[0].ColumnName = options.InputColumnName;

@@ -185,13 +185,15 @@ public class DatasetDownloadTests : IDisposable
     [Fact]
     public void Server_silent_mid_body_times_out_and_the_retry_resumes()
     {
-        server.Script(Archive, new Behaviour.Stall(2000, TimeSpan.FromSeconds(4)));
+        // The timeout is 3 s, not 1 s: on a busy CI machine the client once waited over a second for the headers or the
+        // first 2000 bytes, timed out with nothing kept, and the retry rightly started from byte 0.
+        server.Script(Archive, new Behaviour.Stall(2000, TimeSpan.FromSeconds(12)));
         var watch = System.Diagnostics.Stopwatch.StartNew();
-        Cifar10.Locate(Resolver(attempts: 2, readTimeout: TimeSpan.FromSeconds(1)));
-        // Without the read timeout the client would sit through the whole 4 s of silence; anything shorter shows it was
+        Cifar10.Locate(Resolver(attempts: 2, readTimeout: TimeSpan.FromSeconds(3)));
+        // Without the read timeout the client would sit through the whole 12 s of silence; anything shorter shows it was
         // cut short (the bound is the silence itself, not a guess at how fast a busy machine finishes the rest).
-        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(4), $"{watch.Elapsed}: the read timeout did not cut the silence short");
-        Assert.Contains(log, l => l.Contains("no data from the server for 1 s"));
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(12), $"{watch.Elapsed}: the read timeout did not cut the silence short");
+        Assert.Contains(log, l => l.Contains("no data from the server for 3 s"));
         Assert.Equal([null, 2000L], server.Requests.Select(r => r.RangeFrom));
         Assert.Equal(cifar.Value.Archive, File.ReadAllBytes(Path.Combine(Cache, "datasets", Archive)));
     }

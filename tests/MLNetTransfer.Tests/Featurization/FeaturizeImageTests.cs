@@ -55,6 +55,43 @@ public class FeaturizeImageTests(ITestOutputHelper output)
 
     [NeedsAssets]
     [Fact]
+    public void Two_sessions_scoring_batches_side_by_side_give_each_row_its_own_embedding_in_order()
+    {
+        // Batches of 3 over 40 images: 14 batches, scored two at a time and handed back in row order.
+        var ml = new MLContext(1);
+        var view = View(ml, Cifar(TestAssets.Cifar10Test, 4));
+        float[][] Features(int sessions)
+        {
+            using var featurizer = ml.Transforms.FeaturizeImage(new FeaturizeImageOptions
+            {
+                Backbone = BackboneCatalog.ResNet18Int8, BatchSize = 3, Threads = 2, Sessions = sessions,
+            }).Fit(view);
+            float[][] rows = [.. featurizer.Transform(view).GetColumn<float[]>("Features")];
+            Assert.Equal(sessions, featurizer.Runner.SessionCount);
+            return rows;
+        }
+        var one = Features(1);
+        var two = Features(2);
+        Assert.Equal(40, two.Length);
+        float worst = 0;
+        for (int i = 0; i < one.Length; i++) worst = Math.Max(worst, one[i].Zip(two[i], (a, b) => Math.Abs(a - b)).Max());
+        output.WriteLine($"max |one session − two sessions| over 40 rows: {worst:G3}");
+        // Another image's embedding differs by far more than this (their own distance is printed by the next check).
+        Assert.True(worst < 1e-3f, $"rows differ by {worst}: batches came back out of order or were mixed up");
+        Assert.True(one[0].Zip(one[1], (a, b) => Math.Abs(a - b)).Max() > 0.1f, "neighbouring images gave the same embedding");
+
+        // By default the backbone's record decides (measured per network), capped at the threads there are.
+        Assert.Equal(2, new FeaturizeImageOptions { Backbone = BackboneCatalog.ResNet18MultiBlockInt8, Threads = 2 }.SessionCount);
+        Assert.Equal(1, new FeaturizeImageOptions { Backbone = BackboneCatalog.ResNet18Int8, Threads = 1 }.SessionCount);
+        Assert.Equal(1, new FeaturizeImageOptions { Backbone = BackboneCatalog.MobileNetV2Int8, Threads = 2 }.SessionCount);
+
+        var tooMany = Assert.Throws<ArgumentOutOfRangeException>(() =>
+            ml.Transforms.FeaturizeImage(new FeaturizeImageOptions { Threads = 2, Sessions = 3 }));
+        Assert.Contains("Sessions must be between 1 and Threads (2); got 3", tooMany.Message);
+    }
+
+    [NeedsAssets]
+    [Fact]
     public void Linear_probe_on_real_cifar10_reaches_0_58_and_the_saved_model_predicts_the_same()
     {
         var ml = new MLContext(1);
