@@ -46,7 +46,10 @@ public sealed record FeaturizeImageOptions
     /// </summary>
     public bool FlipAverage { get; init; }
 
-    /// <summary>Images per ONNX Runtime call. Default 32 (32–64 measured best on 2 cores).</summary>
+    /// <summary>
+    /// Images scored at a time, split evenly over the <see cref="Sessions"/> (with two, each ONNX Runtime call gets half).
+    /// Default 32 (32–64 measured best on 2 cores with one session).
+    /// </summary>
     public int BatchSize { get; init; } = 32;
 
     /// <summary>ONNX Runtime threads in all, shared by the <see cref="Sessions"/>. Default: the number of cores.</summary>

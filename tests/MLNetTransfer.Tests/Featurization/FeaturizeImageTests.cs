@@ -57,7 +57,8 @@ public class FeaturizeImageTests(ITestOutputHelper output)
     [Fact]
     public void Two_sessions_scoring_batches_side_by_side_give_each_row_its_own_embedding_in_order()
     {
-        // Batches of 3 over 40 images: 14 batches, scored two at a time and handed back in row order.
+        // BatchSize 3 over two sessions is batches of 2: 20 batches over 40 images, scored two at a time and handed back
+        // in row order.
         var ml = new MLContext(1);
         var view = View(ml, Cifar(TestAssets.Cifar10Test, 4));
         float[][] Features(int sessions)
