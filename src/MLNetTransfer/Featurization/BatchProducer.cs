@@ -104,7 +104,9 @@ internal sealed class BatchProducer : IDisposable
             // BatchSize images are scored at a time in all: with two sessions, two batches of half the size. Each session's
             // working memory follows its batch, so a second session costs little (the demo's peak RSS: 1.87 GB with
             // two batches of 32, the 1.1 GB of one session with two of 16) and runs as fast (docs/benchmarks.md).
-            int batchSize = Math.Max(1, (owner.Options.BatchSize + owner.Runner.SessionCount - 1) / owner.Runner.SessionCount);
+            // Read from the options, not the runner: creating sessions here would report a broken model as an undecodable image.
+            int sessions = owner.Options.SessionCount;
+            int batchSize = Math.Max(1, (owner.Options.BatchSize + sessions - 1) / sessions);
             bool more = true;
             while (more && !cancel.IsCancellationRequested)
             {
