@@ -22,14 +22,14 @@ internal static class FeaturizationBench
         Console.WriteLine($"|---|---|---|---|");
 
         // (a) this library: ML.NET decode at 32 px on a background thread, resize+normalize in the graph, ORT batch 32.
-        var featurizer = new ImageFeaturizer(new FeaturizeImageOptions { Assets = resolver });
+        var featurizer = new ImageFeaturizer(new FeaturizeImageOptions { Assets = resolver, Backbone = BackboneCatalog.MobileNetV2Int8 });
         featurizer.Featurize(paths.Take(64)).ToList(); // warm-up (session creation)
         Time("MLNetTransfer FeaturizeImage (batch 32, overlapped decode)", count, () => featurizer.Featurize(paths).Count());
 
         // (b) ML.NET's own row-by-row chain on the same graph (what a saved model runs).
         var ml = new MLContext(1);
         var view = ml.Data.LoadFromEnumerable(images.Select(i => new ImagePathRow { ImagePath = i.Path, Label = i.Label }));
-        using var fitted = ml.Transforms.FeaturizeImage(new FeaturizeImageOptions { Assets = resolver }).Fit(view);
+        using var fitted = ml.Transforms.FeaturizeImage(new FeaturizeImageOptions { Assets = resolver, Backbone = BackboneCatalog.MobileNetV2Int8 }).Fit(view);
         fitted.MlNetChain.Transform(ml.Data.TakeRows(view, 16)).GetColumn<float[]>("Features").Count();
         Time("ML.NET LoadImages→Resize→ExtractPixels→ApplyOnnxModel (row by row, same graph)", count,
             () => fitted.MlNetChain.Transform(view).GetColumn<float[]>("Features").Count());
