@@ -122,10 +122,11 @@ internal static class OnnxGraphFiles
                     if (DateTime.UtcNow - Directory.GetCreationTimeUtc(dir) > TimeSpan.FromHours(1)) Directory.Delete(dir, recursive: true);
                     continue;
                 }
-                using (new FileStream(lockPath, FileMode.Open, FileAccess.ReadWrite, FileShare.None, 1)) { }
+                using (IO.FileLock.Acquire(lockPath, TimeSpan.Zero)) { }
                 Directory.Delete(dir, recursive: true);
             }
             // Locked (its process is alive), or another process is removing it at the same time.
+            catch (TimeoutException) { }
             catch (IOException) { }
             catch (UnauthorizedAccessException) { }
         }
@@ -162,12 +163,12 @@ internal static class OnnxGraphFiles
     /// </summary>
     private sealed class ProcessFolder : IDisposable
     {
-        private readonly FileStream lockStream;
+        private readonly IO.FileLock processLock;
 
-        private ProcessFolder(string path, FileStream lockStream)
+        private ProcessFolder(string path, IO.FileLock processLock)
         {
             Path = path;
-            this.lockStream = lockStream;
+            this.processLock = processLock;
             AppDomain.CurrentDomain.ProcessExit += OnExit;
         }
 
@@ -177,19 +178,19 @@ internal static class OnnxGraphFiles
         {
             var path = System.IO.Path.Combine(root, $"{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..8]}");
             Directory.CreateDirectory(path);
-            var lockStream = new FileStream(System.IO.Path.Combine(path, LockName), FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1);
-            return new ProcessFolder(path, lockStream);
+            // A fresh file in a fresh folder: nobody else holds it, so this takes it at once.
+            return new ProcessFolder(path, IO.FileLock.Acquire(System.IO.Path.Combine(path, LockName), TimeSpan.Zero));
         }
 
         public void Dispose()
         {
             AppDomain.CurrentDomain.ProcessExit -= OnExit;
-            lockStream.Dispose();
+            processLock.Dispose();
         }
 
         private void OnExit(object? sender, EventArgs e)
         {
-            lockStream.Dispose();
+            processLock.Dispose();
             try { Directory.Delete(Path, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
         }
     }
