@@ -6,10 +6,13 @@ using Microsoft.ML.Data;
 namespace MLNetTransfer.Featurization;
 
 /// <summary>Embeddings of consecutive rows, <see cref="Count"/> × dimension floats.</summary>
-internal sealed class FeatureBatch(float[] values, int count, int dimension)
+internal sealed class FeatureBatch(float[] values, int count, int dimension, bool[]? skipped = null)
 {
     public int Count => count;
     public ReadOnlySpan<float> Row(int i) => values.AsSpan(i * dimension, dimension);
+
+    /// <summary>True when row <paramref name="i"/> could not be decoded and was skipped (its embedding is zeros).</summary>
+    public bool IsSkipped(int i) => skipped is not null && skipped[i];
 }
 
 /// <summary>
@@ -29,11 +32,20 @@ internal sealed class BatchProducer : IDisposable
     private readonly int pixelsPerImage;
     // Batches taken from the queue whose inference is running, oldest first.
     private readonly Queue<(Decoded Item, Task<float[]>? Scores)> scoring = new();
+    // Called for a row whose image cannot be read or decoded, when such rows are skipped instead of failing.
+    private readonly Action<long, string, Exception>? skipUndecodable;
     private long done;
 
-    public BatchProducer(FeaturizeImageTransformer owner, IDataView input)
+    /// <param name="owner">The featurizer.</param>
+    /// <param name="input">The rows to featurize.</param>
+    /// <param name="skipUndecodable">
+    /// Null (the default): an image that cannot be read or decoded fails the stream with a message naming it. Otherwise the
+    /// row is reported here (row index, source, reason), marked skipped in its batch, and the stream goes on.
+    /// </param>
+    public BatchProducer(FeaturizeImageTransformer owner, IDataView input, Action<long, string, Exception>? skipUndecodable = null)
     {
         this.owner = owner;
+        this.skipUndecodable = skipUndecodable;
         var options = owner.Options;
         dimension = options.Backbone.Embedding.Dimension;
         pixelsPerImage = 3 * owner.DecodeWidth * owner.DecodeHeight;
@@ -83,9 +95,11 @@ internal sealed class BatchProducer : IDisposable
             }
         }
         else item.Release();
+        for (int j = 0; j < item.Count; j++)
+            if (item.Skipped[j]) output.AsSpan(j * dimension, dimension).Clear();
         done += item.Count;
         owner.Options.Progress?.Invoke(done);
-        return new FeatureBatch(output, item.Count, dimension);
+        return new FeatureBatch(output, item.Count, dimension, item.Skipped);
     }
 
     private static bool IsFinite(ReadOnlySpan<float> values)
@@ -111,18 +125,25 @@ internal sealed class BatchProducer : IDisposable
             while (more && !cancel.IsCancellationRequested)
             {
                 var batch = new Decoded(batchSize, pixelsPerImage, dimension);
-                while (batch.Count < batchSize && (more = reader.MoveNext()))
+                while (batch.Count < batchSize && (more = MoveNext(reader, rowsSeen, batch)))
                 {
                     rowsSeen++;
                     int row = batch.Count++;
                     batch.Sources[row] = reader.Source;
+                    if (batch.Skipped[row]) continue;
                     if (cache is not null)
                     {
                         var key = EmbeddingCache.KeyOf(reader.Content());
                         if (cache.TryRead(key, batch.Cached.AsSpan(row * dimension, dimension))) continue;
                         batch.Keys[row] = key;
                     }
-                    reader.Pixels(batch.Pixels.AsSpan(batch.ComputeCount * pixelsPerImage, pixelsPerImage));
+                    try { reader.Pixels(batch.Pixels.AsSpan(batch.ComputeCount * pixelsPerImage, pixelsPerImage)); }
+                    catch (InvalidDataException ex) when (skipUndecodable is not null)
+                    {
+                        batch.Skipped[row] = true;
+                        skipUndecodable(rowsSeen - 1, reader.Source, ex);
+                        continue;
+                    }
                     batch.ComputeRows[batch.ComputeCount++] = row;
                 }
                 if (batch.Count > 0) queue.Add(batch, cancel.Token); else batch.Release();
@@ -134,6 +155,18 @@ internal sealed class BatchProducer : IDisposable
             try { queue.Add(Decoded.Failed(explain(rowsSeen, ex)), cancel.Token); } catch (OperationCanceledException) { }
         }
         finally { queue.CompleteAdding(); }
+    }
+
+    // A missing file is a row to skip too when skipping is on; the row still counts, so rows stay aligned with the input.
+    private bool MoveNext(IRowReader reader, long rowIndex, Decoded batch)
+    {
+        try { return reader.MoveNext(); }
+        catch (FileNotFoundException ex) when (skipUndecodable is not null)
+        {
+            batch.Skipped[batch.Count] = true;
+            skipUndecodable(rowIndex, ex.FileName ?? reader.Source, ex);
+            return true;
+        }
     }
 
     /// <summary>One input row at a time: where it comes from, its bytes (the cache key), its decoded pixels (read only when not cached).</summary>
@@ -285,9 +318,10 @@ internal sealed class BatchProducer : IDisposable
             ComputeRows = new int[capacity];
             Keys = new string?[capacity];
             Sources = new string[capacity];
+            Skipped = new bool[capacity];
         }
 
-        private Decoded(Exception error) { Error = error; Pixels = Cached = []; ComputeRows = []; Keys = []; Sources = []; }
+        private Decoded(Exception error) { Error = error; Pixels = Cached = []; ComputeRows = []; Keys = []; Sources = []; Skipped = []; }
 
         public static Decoded Failed(Exception error) => new(error);
 
@@ -297,6 +331,8 @@ internal sealed class BatchProducer : IDisposable
         public string?[] Keys { get; }
         /// <summary>File path (or column and row) of each row, for error messages.</summary>
         public string[] Sources { get; }
+        /// <summary>Rows whose image could not be read or decoded (only when skipping is on).</summary>
+        public bool[] Skipped { get; }
         public int Count;
         public int ComputeCount;
         public Exception? Error { get; }

@@ -36,7 +36,7 @@ public sealed partial class ImageClassificationTrainer
 
         /// <summary>
         /// Early stopping on the validation metric; null trains all epochs. Default on: accuracy, patience 20, minimum delta
-        /// 0.01. Differs: the best epoch's weights are kept when it stops.
+        /// 0.01. As in ML.NET, the last epoch's weights are kept when it stops (see <see cref="RestoreBestEpoch"/>).
         /// </summary>
         public EarlyStopping? EarlyStoppingCriteria = new();
 
@@ -47,15 +47,16 @@ public sealed partial class ImageClassificationTrainer
         public string FinalModelPrefix = "custom_retrained_model_based_on_";
 
         /// <summary>
-        /// Called with bottleneck progress (one call per image read) and, each epoch, with the training metrics (when
-        /// <see cref="TestOnTrainSet"/>) and then the validation metrics. Default null; progress is always also written to
-        /// <c>mlContext.Log</c>.
+        /// Called with bottleneck progress (one call per image featurized; an image that cannot be decoded is skipped
+        /// without a call, as in ML.NET) and, each epoch, with the training metrics (when <see cref="TestOnTrainSet"/>; the
+        /// mean over the epoch's batches, each measured before its update) and then the validation metrics. Default null;
+        /// progress and skipped images are always also written to <c>mlContext.Log</c>.
         /// </summary>
         public Action<ImageClassificationMetrics>? MetricsCallback;
 
         /// <summary>
-        /// Folder for the bottleneck cache and checkpoints. Default null: a temporary folder, deleted after training.
-        /// Differs: a later run on the same folder with the same data and options resumes from its last checkpoint.
+        /// Folder for the bottleneck caches (<see cref="TrainSetBottleneckCachedValuesFileName"/>,
+        /// <see cref="ValidationSetBottleneckCachedValuesFileName"/>). Default null: a temporary folder, deleted after training.
         /// </summary>
         public string? WorkspacePath;
 
@@ -64,7 +65,8 @@ public sealed partial class ImageClassificationTrainer
 
         /// <summary>
         /// Reuse training-set bottleneck values found in <see cref="WorkspacePath"/>. Default false. Differs: reuse happens only
-        /// when the cached file matches the data and frozen weights (checked), so a stale cache is never used.
+        /// when the cached file was made from the same images with the same backbone (checked), so a stale cache is never
+        /// used; otherwise the values are computed again and the file replaced.
         /// </summary>
         public bool ReuseTrainSetBottleneckCachedValues;
 
@@ -77,10 +79,14 @@ public sealed partial class ImageClassificationTrainer
         /// <summary>Fraction of the training set held out for validation when <see cref="ValidationSet"/> is null; null for none. In (0, 1). Default 0.1.</summary>
         public float? ValidationSetFraction = 0.1f;
 
-        /// <summary>Not applicable: the bottleneck cache here is a binary file with a fixed name in the workspace. Default <c>trainSetBottleneckFile.csv</c>.</summary>
+        /// <summary>
+        /// File name, in <see cref="WorkspacePath"/>, of the training set's bottleneck values: one line per image, the
+        /// 0-based class then the values, comma-separated (as ML.NET writes it), after a header line that identifies the
+        /// images and backbone. Default <c>trainSetBottleneckFile.csv</c>.
+        /// </summary>
         public string TrainSetBottleneckCachedValuesFileName = "trainSetBottleneckFile.csv";
 
-        /// <summary>Not applicable, as <see cref="TrainSetBottleneckCachedValuesFileName"/>. Default <c>validationSetBottleneckFile.csv</c>.</summary>
+        /// <summary>As <see cref="TrainSetBottleneckCachedValuesFileName"/>, for the validation set. Default <c>validationSetBottleneckFile.csv</c>.</summary>
         public string ValidationSetBottleneckCachedValuesFileName = "validationSetBottleneckFile.csv";
 
         /// <summary>ML.NET's learning-rate schedulers (ExponentialLRDecay, PolynomialLRDecay, LsrDecay), applied per batch exactly as ML.NET does. Default <c>new ExponentialLRDecay()</c>.</summary>
@@ -91,5 +97,12 @@ public sealed partial class ImageClassificationTrainer
 
         /// <summary>Not in ML.NET: side of the square image the network sees. Default null: the backbone's own size (224).</summary>
         public int? ImageSize;
+
+        /// <summary>
+        /// Not in ML.NET: when early stopping ends training, keep the weights of the epoch with the best validation metric
+        /// instead of the last epoch's. Default false (ML.NET's behaviour). Worth turning on when the validation set is
+        /// large enough for its metric to be trusted (a few hundred images); on a handful it picks noise.
+        /// </summary>
+        public bool RestoreBestEpoch;
     }
 }

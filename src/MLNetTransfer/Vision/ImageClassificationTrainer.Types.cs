@@ -3,18 +3,17 @@ namespace MLNetTransfer.Vision;
 public sealed partial class ImageClassificationTrainer
 {
     /// <summary>
-    /// The pretrained network, by Microsoft.ML.Vision's names. Each member runs a backbone of this library's catalog
-    /// (TensorFlow is not used): <see cref="MobilenetV2"/> → MobileNetV2 (<c>mobilenetv2-dequantized</c>); the ResNets →
-    /// ResNet-18 (<c>resnet18</c>, the ONNX file of ML.NET's Microsoft.ML.DnnImageFeaturizer.ResNet18 package);
-    /// <see cref="InceptionV3"/> has no weights here and fails at construction. The mapping is logged once per trainer.
+    /// The pretrained network, by Microsoft.ML.Vision's names. TensorFlow is not used: each member runs a backbone of this
+    /// library's catalog through ONNX Runtime, and the mapping is written to <c>mlContext.Log</c> once per trainer
+    /// (README, "Coming from Microsoft.ML.Vision", has the table and why).
     /// </summary>
     public enum Architecture
     {
-        /// <summary>ResNet-v2-101 in ML.NET; here ResNet-18.</summary>
+        /// <summary>ResNet-v2-101 in ML.NET; here ResNet-18 (ML.NET's Microsoft.ML.DnnImageFeaturizer.ResNet18 ONNX file).</summary>
         ResnetV2101,
-        /// <summary>Inception-v3 in ML.NET; no weights here (construction fails, naming the members that work).</summary>
+        /// <summary>Inception-v3 in ML.NET; no Inception weights ship here, so ResNet-18 runs in its place.</summary>
         InceptionV3,
-        /// <summary>MobileNet-v2 (MobileNetV2 1.0, ImageNet; the int8 ONNX Model Zoo file run in fp32).</summary>
+        /// <summary>MobileNet-v2 (MobileNetV2 1.0, ImageNet; the ONNX Model Zoo int8 file).</summary>
         MobilenetV2,
         /// <summary>ResNet-v2-50 in ML.NET (its default); here ResNet-18.</summary>
         ResnetV250,
@@ -31,13 +30,18 @@ public sealed partial class ImageClassificationTrainer
 
     /// <summary>
     /// Stops training when the watched validation metric has not improved by at least <see cref="MinDelta"/> for
-    /// <see cref="Patience"/> consecutive epochs (Microsoft.ML.Vision's class and defaults). Differs: when training stops
-    /// early, the weights of the best epoch are kept (ML.NET keeps the last epoch's).
+    /// <see cref="Patience"/> consecutive epochs: Microsoft.ML.Vision's class, defaults and arithmetic (the best accuracy
+    /// starts at 0, the best loss at <see cref="float.MaxValue"/>). As in ML.NET the last epoch's weights are kept when it
+    /// stops; <see cref="Options.RestoreBestEpoch"/> keeps the best epoch's instead. Each <c>Fit</c> starts from a fresh
+    /// state (ML.NET carries the state of one object over to the next fit that uses it).
     /// </summary>
     public sealed class EarlyStopping
     {
+        private float bestMetricValue;
+        private int wait;
+
         /// <summary>Creates the criterion; <paramref name="checkIncreasing"/> follows the metric, as in ML.NET (true for accuracy, false for loss).</summary>
-        /// <param name="minDelta">Smallest change that counts as an improvement. Default 0.01.</param>
+        /// <param name="minDelta">Smallest change that counts as an improvement (its absolute value is used). Default 0.01.</param>
         /// <param name="patience">Epochs without improvement before stopping. Default 20.</param>
         /// <param name="metric">The watched metric. Default accuracy.</param>
         /// <param name="checkIncreasing">Whether the metric should increase; overridden by the metric.</param>
@@ -46,7 +50,13 @@ public sealed partial class ImageClassificationTrainer
             MinDelta = Math.Abs(minDelta);
             Patience = patience;
             Metric = metric;
-            CheckIncreasing = metric == EarlyStoppingMetric.Accuracy || (metric != EarlyStoppingMetric.Loss && checkIncreasing);
+            CheckIncreasing = metric switch
+            {
+                EarlyStoppingMetric.Accuracy => true,
+                EarlyStoppingMetric.Loss => false,
+                _ => checkIncreasing,
+            };
+            bestMetricValue = CheckIncreasing ? 0f : float.MaxValue;
         }
 
         /// <summary>Smallest change of the metric that counts as an improvement.</summary>
@@ -60,6 +70,24 @@ public sealed partial class ImageClassificationTrainer
 
         /// <summary>The watched metric.</summary>
         public EarlyStoppingMetric Metric { get; }
+
+        /// <summary>
+        /// Records an epoch's validation metrics and says whether training should stop (ML.NET's rule: a change smaller
+        /// than <see cref="MinDelta"/> counts as no improvement; <see cref="Patience"/> such epochs in a row stop).
+        /// </summary>
+        public bool ShouldStop(TrainMetrics currentMetrics)
+        {
+            ArgumentNullException.ThrowIfNull(currentMetrics);
+            float current = Metric == EarlyStoppingMetric.Accuracy ? currentMetrics.Accuracy : currentMetrics.CrossEntropy;
+            float gain = CheckIncreasing ? current - bestMetricValue : bestMetricValue - current;
+            if (gain < MinDelta) return ++wait >= Patience;
+            wait = 0;
+            bestMetricValue = current;
+            return false;
+        }
+
+        /// <summary>A copy with the same settings and a fresh state, for one fit.</summary>
+        internal EarlyStopping Fresh() => new(MinDelta, Patience, Metric, CheckIncreasing);
     }
 
     /// <summary>Metrics of one epoch on one dataset.</summary>
