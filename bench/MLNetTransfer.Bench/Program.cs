@@ -36,6 +36,7 @@ switch (what)
     case "resnet18-probe-transforms": ResNet18Bench.ProbeTransforms(assets, args.Contains("--multiblock"), args.Contains("--flip"), args.Contains("--int8")); break;
     case "resnet18-int8": Int8Bench.Run(assets, quick, args.Contains("--print-ranges")); break;
     case "decode-cost": Int8Bench.DecodeCost(assets); break;
+    case "vision-defaults": VisionDefaultsBench.Run(assets, quick); break;
     default: Console.Error.WriteLine($"unknown benchmark '{what}'"); return 2;
 }
 return 0;

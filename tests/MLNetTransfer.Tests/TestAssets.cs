@@ -26,6 +26,16 @@ internal static class TestAssets
     public static string Cifar10Train => Dir("datasets/cifar10/train");
     public static string Cifar10Test => Dir("datasets/cifar10/test");
     public static string Mnist => Dir("datasets/mnist");
+    public static string PhotosDevTrain => Dir("datasets/photos-dev/train");
+    public static string PhotosDevTest => Dir("datasets/photos-dev/test");
+
+    /// <summary>
+    /// The first <paramref name="perClass"/> photos (by ordinal file name) of each of <paramref name="classes"/> in a
+    /// photos-dev split: real phone photos at ordinary resolution, the small set the Vision drop-in's floors are held to.
+    /// </summary>
+    public static IReadOnlyList<MLNetTransfer.Data.LabeledImage> PhotosSubset(string dir, int perClass, params string[] classes) =>
+        [.. classes.SelectMany(c => Directory.GetFiles(Path.Combine(dir, c), "*.jpg").Order(StringComparer.Ordinal).Take(perClass)
+            .Select(f => new MLNetTransfer.Data.LabeledImage(f, c)))];
 
     /// <summary>A seeded, stratified CIFAR-10 subset (seed 1) of <paramref name="dir"/> (train or test).</summary>
     public static IReadOnlyList<MLNetTransfer.Data.LabeledImage> CifarSubset(string dir, int perClass) =>

@@ -53,7 +53,7 @@ internal sealed class BatchProducer : IDisposable
             cache = new EmbeddingCache(options.CacheFolder,
                 $"{options.Backbone.CacheKey}-{owner.DecodeWidth}x{owner.DecodeHeight}-{owner.NetworkSize}{(options.FlipAverage ? "-flipavg" : "")}", dimension);
         worker = Task.Factory.StartNew(owner.BytesInput
-                ? () => Produce(() => new BytesReader(input, owner), (_, ex) => ex)
+                ? () => Produce(() => new BytesReader(input, owner, pixelsPerImage), (_, ex) => ex)
                 : () => Produce(() => new PathReader(input, owner.DecodeChain.Transform(input), owner, pixelsPerImage),
                     (rowsSeen, ex) => ex is InvalidDataException or FileNotFoundException ? ex : Explain(input, rowsSeen, ex)),
             cancel.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default);
@@ -229,22 +229,37 @@ internal sealed class BatchProducer : IDisposable
         public void Dispose() => cursor.Dispose();
     }
 
-    /// <summary>Encoded bytes, decoded by ML.NET's MLImage as LoadImages decodes files, and resized only if their size differs.</summary>
+    /// <summary>
+    /// Encoded bytes, decoded by the saved chain's own steps (this library's decoding CustomMapping, then ML.NET's
+    /// ResizeImages and ExtractPixels), so a batch sees exactly the pixels a PredictionEngine on the saved model sees,
+    /// whatever the image's size and aspect (ResizeImages crops to the aspect; a plain resize would stretch). The steps run
+    /// through the chain's row mapper, one row at a time on this thread, as a PredictionEngine runs them: a cursor over
+    /// the transformed view may decode ahead on worker threads, where one bad image ends the whole cursor.
+    /// </summary>
     private sealed class BytesReader : IRowReader
     {
         private readonly FeaturizeImageTransformer owner;
+        private readonly int pixelsPerImage;
         private readonly DataViewRowCursor cursor;
+        private readonly DataViewRow decoded;
         private readonly ValueGetter<VBuffer<byte>> getBytes;
+        private readonly ValueGetter<VBuffer<float>> getPixels;
         private VBuffer<byte> value;
-        private byte[] bytes = [];
+        private VBuffer<float> pixels;
         private long row = -1;
 
-        public BytesReader(IDataView input, FeaturizeImageTransformer owner)
+        public BytesReader(IDataView input, FeaturizeImageTransformer owner, int pixelsPerImage)
         {
             this.owner = owner;
+            this.pixelsPerImage = pixelsPerImage;
+            var mapper = owner.DecodeChain.GetRowToRowMapper(input.Schema);
+            var pixelColumn = mapper.OutputSchema[FeaturizeImageTransformer.PixelColumn];
             var column = input.Schema[owner.Options.InputColumnName];
-            cursor = input.GetRowCursor([column]);
+            var needed = mapper.GetDependencies([pixelColumn]).Append(column).DistinctBy(c => c.Index).ToArray();
+            cursor = input.GetRowCursor(needed);
+            decoded = mapper.GetRow(cursor, [pixelColumn]);
             getBytes = cursor.GetGetter<VBuffer<byte>>(column);
+            getPixels = decoded.GetGetter<VBuffer<float>>(pixelColumn);
         }
 
         public string Source => $"{owner.Options.InputColumnName} row {row}";
@@ -252,20 +267,34 @@ internal sealed class BatchProducer : IDisposable
         public bool MoveNext()
         {
             if (!cursor.MoveNext()) return false;
-            getBytes(ref value);
-            bytes = value.DenseValues().ToArray();
             row++;
             return true;
         }
 
-        public byte[] Content() => bytes;
+        public byte[] Content()
+        {
+            getBytes(ref value);
+            return value.DenseValues().ToArray();
+        }
 
         public void Pixels(Span<float> target)
         {
-            MlImagePlanes.DecodeScaled(bytes, Source, owner.DecodeWidth, owner.DecodeHeight, target);
+            try { getPixels(ref pixels); }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                var reason = ex.GetBaseException().Message;
+                throw new InvalidDataException($"{Source}: {(reason.StartsWith("Image column: ", StringComparison.Ordinal) ? reason["Image column: ".Length..] : $"corrupt or unsupported image ({reason})")}", ex);
+            }
+            if (pixels.Length != pixelsPerImage)
+                throw new InvalidDataException($"{Source}: decoded to {pixels.Length} values, expected {pixelsPerImage}.");
+            pixels.GetValues().CopyTo(target);
         }
 
-        public void Dispose() => cursor.Dispose();
+        public void Dispose()
+        {
+            decoded.Dispose();
+            cursor.Dispose();
+        }
     }
 
     // ML.NET decodes ahead on worker threads and reports a bad image without its path: find the culprit by decoding

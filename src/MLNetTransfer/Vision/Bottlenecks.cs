@@ -48,7 +48,8 @@ internal sealed class Bottlenecks
         var label = data.Schema[labelColumn];
         using var cursor = data.GetRowCursor([label]);
         var getLabel = cursor.GetGetter<uint>(label);
-        using var producer = new BatchProducer(featurizer, data, (row, source, ex) => skipped(row, $"{source}: {ex.Message}"));
+        // The reader's messages name the row or file already.
+        using var producer = new BatchProducer(featurizer, data, (row, _, ex) => skipped(row, ex.Message));
         FeatureBatch? batch = null;
         int inBatch = 0;
         uint key = 0;

@@ -104,5 +104,11 @@ public sealed partial class ImageClassificationTrainer
         /// large enough for its metric to be trusted (a few hundred images); on a handful it picks noise.
         /// </summary>
         public bool RestoreBestEpoch;
+
+        /// <summary>For measurements only: runs this catalog backbone instead of <see cref="Arch"/>'s (null: the mapping).</summary>
+        internal BackboneInfo? BackboneOverride;
+
+        /// <summary>For measurements only: standardize the bottleneck values before training (null: the default).</summary>
+        internal bool? StandardizeOverride;
     }
 }

@@ -22,18 +22,24 @@ public sealed partial class ImageClassificationTrainer : IEstimator<ImageClassif
     private const string Channel = nameof(ImageClassificationTrainer);
     // The bottleneck column between the featurizer and the scorer; dropped from the output.
     private const string BottleneckColumn = "__mlnt_bottleneck";
+    // Whether the layer trains on standardized bottleneck values (docs/benchmarks.md, "The Vision drop-in").
+    private const bool StandardizeByDefault = false;
     private readonly MLNetEnvironment env;
+    // ML.NET's trainer logs on a channel of its own host, so its messages read "[Source=ImageClassificationTrainer;
+    // ImageClassificationTrainer, Kind=…] …", which apps written for it filter on; this one does the same.
+    private readonly Microsoft.ML.Runtime.IHost host;
     private readonly Options options;
     private readonly Backbones.BackboneInfo backbone;
 
     internal ImageClassificationTrainer(MLNetEnvironment env, Options options)
     {
         this.env = env;
+        host = env.Host.Register(Channel);
         this.options = options ?? throw new ArgumentNullException(nameof(options));
         Validate(options);
         var mapping = ArchitectureBackbones.Resolve(options.Arch);
-        backbone = mapping.Backbone;
-        env.Info(Channel, $"Architecture {options.Arch} runs {mapping.Description} (catalog entry '{backbone.Name}').");
+        backbone = options.BackboneOverride ?? mapping.Backbone;
+        Log($"Architecture {options.Arch} runs {mapping.Description} (catalog entry '{backbone.Name}').");
     }
 
     /// <summary>Trains the softmax layer (validating on <see cref="Options.ValidationSet"/>, or on a held-out fraction) and returns the scoring chain.</summary>
@@ -66,7 +72,11 @@ public sealed partial class ImageClassificationTrainer : IEstimator<ImageClassif
             var skipped = new List<string>();
             var (train, validation) = ReadBottlenecks(featurizer, trainData, validationData, workspace, seed, skipped, watch.Token);
             RequireTwoClasses(train, skipped.Count);
-            var (weights, bias, history) = TrainLayer(train, validation, classes, seed, watch.Token);
+            var scaling = options.StandardizeOverride ?? StandardizeByDefault ? BottleneckScaling.Measure(train) : null;
+            var (weights, bias, history) = scaling is null
+                ? TrainLayer(train, validation, classes, seed, watch.Token)
+                : TrainLayer(scaling.Apply(train), validation is null ? null : scaling.Apply(validation), classes, seed, watch.Token);
+            if (scaling is not null) (weights, bias) = scaling.Fold(weights, bias);
             var chain = BuildChain(ml, featurizer, trainData, weights, bias);
             return new ImageClassificationTransformer(chain, featurizer, history, skipped, backbone.Name);
         }
@@ -115,22 +125,23 @@ public sealed partial class ImageClassificationTrainer : IEstimator<ImageClassif
     /// <summary>
     /// Train and validation bottleneck values, computed (or reused from the workspace when asked and still valid), shuffled
     /// once as ML.NET does; without a validation set, the first <see cref="Options.ValidationSetFraction"/> of the shuffled
-    /// training values validate (only when early stopping or the metrics callback needs them, as in ML.NET).
+    /// training values validate (none when that is less than one image).
     /// </summary>
     private (Bottlenecks Train, Bottlenecks? Validation) ReadBottlenecks(FeaturizeImageTransformer featurizer, IDataView trainData,
         IDataView? validationData, string workspace, int seed, List<string> skipped, CancellationToken cancel)
     {
-        bool needValidation = options.EarlyStoppingCriteria is not null || options.MetricsCallback is not null;
         var random = new Random(seed);
         var train = Shuffle(Featurize(featurizer, trainData, ImageClassificationMetrics.Dataset.Train,
             Path.Combine(workspace, options.TrainSetBottleneckCachedValuesFileName), options.ReuseTrainSetBottleneckCachedValues, skipped, cancel), random);
         string validationFile = Path.Combine(workspace, options.ValidationSetBottleneckCachedValuesFileName);
-        if (!needValidation) return (train, null);
+        // ML.NET validates when early stopping or a metrics callback needs it, and it always has a callback (its log):
+        // so whenever validation data is given or can be held out.
         if (validationData is not null)
             return (train, Featurize(featurizer, validationData, ImageClassificationMetrics.Dataset.Validation, validationFile,
                 options.ReuseValidationSetBottleneckCachedValues, skipped, cancel));
         if (options.ValidationSetFraction is not float fraction) return (train, null);
         int held = (int)(train.Count * fraction);
+        if (held == 0) return (train, null);
         var validation = train.Select([.. Enumerable.Range(0, held)]);
         validation.Save(validationFile, $"held-out {held} of the training rows (seed {seed})");
         return (train.Select([.. Enumerable.Range(held, train.Count - held)]), validation);
@@ -142,7 +153,7 @@ public sealed partial class ImageClassificationTrainer : IEstimator<ImageClassif
         var fingerprint = Bottlenecks.Fingerprint(featurizer, data, options.FeatureColumnName, options.LabelColumnName);
         if (reuse && Bottlenecks.TryLoad(file, fingerprint) is { } cached)
         {
-            env.Info(Channel, $"{dataset} set: reusing {cached.Count} bottleneck values from {file}.");
+            Log($"{dataset} set: reusing {cached.Count} bottleneck values from {file}.");
             return cached;
         }
         var clock = Stopwatch.StartNew();
@@ -151,16 +162,16 @@ public sealed partial class ImageClassificationTrainer : IEstimator<ImageClassif
             done =>
             {
                 metrics.Bottleneck.Index = done;
-                options.MetricsCallback?.Invoke(metrics);
+                Callback(metrics);
             },
             (row, reason) =>
             {
                 var line = $"{dataset} set, row {row}: skipped, {reason}";
                 skipped.Add(line);
-                env.Info(Channel, line);
+                Log(line);
             }, cancel);
         values.Save(file, fingerprint);
-        env.Info(Channel, FormattableString.Invariant($"{dataset} set: {values.Count} bottleneck values in {clock.Elapsed.TotalSeconds:F1} s, written to {file}."));
+        Log(FormattableString.Invariant($"{dataset} set: {values.Count} bottleneck values in {clock.Elapsed.TotalSeconds:F1} s, written to {file}."));
         return values;
     }
 
@@ -186,7 +197,7 @@ public sealed partial class ImageClassificationTrainer : IEstimator<ImageClassif
         var layer = new SoftmaxLayerTrainer(classes, train.Features[0].Length, new Random(seed));
         var schedule = options.LearningRateScheduler is { } scheduler ? new MlNetSchedule(scheduler, options.BatchSize, train.Count) : null;
         var stopping = validation is null ? null : options.EarlyStoppingCriteria?.Fresh();
-        var callback = options.MetricsCallback;
+        var callback = Callback;
         var history = new List<EpochMetrics>();
         (float Value, float[][] W, float[] B)? best = null;
         for (int epoch = 0; epoch < options.Epoch; epoch++)
@@ -195,7 +206,10 @@ public sealed partial class ImageClassificationTrainer : IEstimator<ImageClassif
             var clock = Stopwatch.StartNew();
             var (accuracy, loss, batches, rate) = layer.TrainEpoch(train, options.BatchSize, batch => schedule?.Rate(epoch, batch) ?? options.LearningRate);
             if (schedule is null) rate = options.LearningRate;
-            if (options.TestOnTrainSet && callback is not null)
+            if (!float.IsFinite(loss))
+                throw new InvalidOperationException(FormattableString.Invariant(
+                    $"ImageClassificationTrainer: training diverged in epoch {epoch} (training cross-entropy {loss}, rate {rate:G4}); lower the learning rate (Options.LearningRate or the scheduler's)."));
+            if (options.TestOnTrainSet)
                 callback(Epoch(ImageClassificationMetrics.Dataset.Train, epoch, batches, accuracy, loss, rate));
             float validationAccuracy = float.NaN, validationLoss = float.NaN;
             TrainMetrics? validationMetrics = null;
@@ -205,12 +219,10 @@ public sealed partial class ImageClassificationTrainer : IEstimator<ImageClassif
                 int validationBatches = (validation.Count + options.BatchSize - 1) / options.BatchSize;
                 var report = Epoch(ImageClassificationMetrics.Dataset.Validation, epoch, validationBatches, validationAccuracy, validationLoss, options.LearningRate);
                 validationMetrics = report.Train;
-                callback?.Invoke(report);
+                callback(report);
             }
             history.Add(new EpochMetrics(epoch, "train", loss, accuracy, validationLoss, validationAccuracy, rate, clock.Elapsed.TotalSeconds,
                 train.Count / Math.Max(1e-9, clock.Elapsed.TotalSeconds)));
-            env.Info(Channel, FormattableString.Invariant(
-                $"Epoch {epoch}: train accuracy {accuracy:F4}, cross-entropy {loss:F4}, rate {rate:G4}; validation accuracy {validationAccuracy:F4}, cross-entropy {validationLoss:F4}."));
             if (stopping is null || validationMetrics is null) continue;
             if (options.RestoreBestEpoch)
             {
@@ -219,13 +231,24 @@ public sealed partial class ImageClassificationTrainer : IEstimator<ImageClassif
             }
             if (stopping.ShouldStop(validationMetrics))
             {
-                env.Info(Channel, $"Early stopping after epoch {epoch}: validation {stopping.Metric} did not improve by {stopping.MinDelta} for {stopping.Patience} epochs.");
+                Log($"Early stopping after epoch {epoch}: validation {stopping.Metric} did not improve by {stopping.MinDelta} for {stopping.Patience} epochs.");
                 if (options.RestoreBestEpoch && best is { } b) layer.Load(b.W, b.B);
                 break;
             }
         }
         return (layer.Weights, layer.Bias, history);
     }
+
+    private void Log(string message, Microsoft.ML.Runtime.ChannelMessageKind kind = Microsoft.ML.Runtime.ChannelMessageKind.Info)
+    {
+        using var channel = host.Start(Channel);
+        if (kind == Microsoft.ML.Runtime.ChannelMessageKind.Trace) channel.Trace(Microsoft.ML.Runtime.MessageSensitivity.None, message);
+        else channel.Info(Microsoft.ML.Runtime.MessageSensitivity.None, message);
+    }
+
+    // Without a callback ML.NET writes each metrics line to its log at Trace level; with one, only the callback gets them.
+    private Action<ImageClassificationMetrics> Callback =>
+        options.MetricsCallback ?? (metrics => Log(metrics.ToString(), Microsoft.ML.Runtime.ChannelMessageKind.Trace));
 
     private static ImageClassificationMetrics Epoch(ImageClassificationMetrics.Dataset dataset, int epoch, int batches, float accuracy, float loss, float rate) => new()
     {

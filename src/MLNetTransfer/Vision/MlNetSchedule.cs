@@ -27,7 +27,8 @@ internal sealed class MlNetSchedule
         this.scheduler = scheduler;
         state = Activator.CreateInstance(StateType, nonPublic: true)!;
         Set("BatchSize", batchSize);
-        Set("BatchesPerEpoch", trainingExamples / batchSize);
+        // ML.NET counts whole batches only, and divides by zero (a NaN rate) when the set is smaller than one batch: count one.
+        Set("BatchesPerEpoch", Math.Max(1, trainingExamples / batchSize));
     }
 
     /// <summary>The scheduler's class name.</summary>
@@ -38,7 +39,10 @@ internal sealed class MlNetSchedule
     {
         Set("CurrentEpoch", epoch);
         Set("CurrentBatchIndex", batchIndex);
-        return (float)RateMethod!.Invoke(scheduler, [state])!;
+        float rate = (float)RateMethod!.Invoke(scheduler, [state])!;
+        if (!float.IsFinite(rate) || rate < 0)
+            throw new InvalidOperationException($"ImageClassificationTrainer.Options.LearningRateScheduler ({Name}) gave the rate {rate} at epoch {epoch}, batch {batchIndex}; check its settings.");
+        return rate;
     }
 
     private void Set(string field, int value) =>

@@ -69,7 +69,7 @@ public class NuGetPackageTests(PackedFeed packed, ITestOutputHelper output)
         """);
 
     [Fact]
-    public void Frozen_features_package_has_no_torchsharp_and_a_console_app_trains_a_linear_probe_from_it()
+    public void Frozen_features_package_has_no_torchsharp_and_a_console_app_trains_a_linear_probe_and_the_Vision_drop_in_from_it()
     {
         using var dir = new TempDir();
         var feed = packed.Feed;
@@ -93,6 +93,7 @@ public class NuGetPackageTests(PackedFeed packed, ITestOutputHelper output)
             using MLNetTransfer.Data;
             using MLNetTransfer.Evaluation;
             using MLNetTransfer.Training;
+            using MLNetTransfer.Vision;
 
             var ml = new MLContext(seed: 1);
             var train = ImageFolder.Scan(args[0], new ImageFolderOptions { MaxPerClass = 30, Seed = 1 }).Images;
@@ -100,6 +101,19 @@ public class NuGetPackageTests(PackedFeed packed, ITestOutputHelper output)
             var model = LinearProbe.Train(ml, train);
             var report = ModelEvaluation.Evaluate(ml, model, test);
             Console.WriteLine($"accuracy={report.Accuracy.ToString("F4", CultureInfo.InvariantCulture)} test={report.Count}");
+
+            // Microsoft.ML.Vision's API from this package alone: no TorchSharp, no TensorFlow.
+            IDataView Bytes(IReadOnlyList<LabeledImage> images) =>
+                ml.Data.LoadFromEnumerable(images.Select(i => new Row { Image = File.ReadAllBytes(i.Path), Label = i.Label }));
+            var keys = ml.Transforms.Conversion.MapValueToKey("Label").Fit(Bytes(train));
+            var vision = ml.MulticlassClassification.Trainers.ImageClassification(new ImageClassificationTrainer.Options
+            {
+                FeatureColumnName = "Image", LabelColumnName = "Label", Epoch = 20, ValidationSet = keys.Transform(Bytes(test)),
+            }).Fit(keys.Transform(Bytes(train)));
+            var metrics = ml.MulticlassClassification.Evaluate(vision.Transform(keys.Transform(Bytes(test))));
+            Console.WriteLine($"vision={metrics.MicroAccuracy.ToString("F4", CultureInfo.InvariantCulture)}");
+
+            sealed class Row { public byte[] Image = []; public string Label = ""; }
             """);
         try
         {
@@ -107,6 +121,8 @@ public class NuGetPackageTests(PackedFeed packed, ITestOutputHelper output)
             output.WriteLine(run);
             var accuracy = double.Parse(System.Text.RegularExpressions.Regex.Match(run, @"accuracy=([0-9.]+) test=200").Groups[1].Value, CultureInfo.InvariantCulture);
             Assert.True(accuracy >= 0.45, $"linear probe from the package: accuracy {accuracy} < 0.45 (chance 0.10)");
+            var vision = double.Parse(System.Text.RegularExpressions.Regex.Match(run, @"vision=([0-9.]+)").Groups[1].Value, CultureInfo.InvariantCulture);
+            Assert.True(vision >= 0.45, $"Vision drop-in from the package: accuracy {vision} < 0.45 (chance 0.10)");
             var bin = Path.Combine(app, "bin", "Release", "net10.0");
             var files = Directory.GetFiles(bin, "*", SearchOption.AllDirectories);
             Assert.DoesNotContain(files, f => Path.GetFileName(f).Contains("torch", StringComparison.OrdinalIgnoreCase));
