@@ -146,6 +146,36 @@ public class ScoringChainTests(ITestOutputHelper output)
 
     [NeedsAssets]
     [Fact]
+    public void Score_and_predicted_label_columns_take_the_names_the_options_give()
+    {
+        var ml = new MLContext(1);
+        var images = Images(Classes, 2);
+        var view = ml.Data.LoadImages(images);
+        var keyed = ml.Transforms.Conversion.MapValueToKey("Label", keyOrdinality: ValueToKeyMappingEstimator.KeyOrdinality.ByValue).Fit(view).Transform(view);
+        using var model = ml.MulticlassClassification.Trainers.TransferLearning(new TransferLearningOptions
+        {
+            Assets = new(TestAssets.Root), Strategy = TransferStrategy.HeadOnly, Epochs = 1, ImageSize = 32, BatchSize = 6,
+            ScoreColumnName = "Probabilities", PredictedLabelColumnName = "Guess",
+        }).Fit(keyed);
+        using var dir = new TempDir();
+        ml.Model.Save(model, keyed.Schema, dir.Combine("model.zip"));
+        var loaded = new MLContext(2).Model.Load(dir.Combine("model.zip"), out _);
+        using var disposeLoaded = Disposal.Of(loaded);
+        foreach (var schema in new[] { model.Transform(keyed).Schema, loaded.Transform(keyed).Schema })
+        {
+            AssertMulticlassColumns(schema, Classes, "Probabilities", "Guess");
+            Assert.Null(schema.GetColumnOrNull("Score"));
+            Assert.Null(schema.GetColumnOrNull("PredictedLabel"));
+        }
+        // The estimator declares the same before fitting.
+        var estimated = ml.MulticlassClassification.Trainers.TransferLearning(new TransferLearningOptions { ScoreColumnName = "Probabilities", PredictedLabelColumnName = "Guess" })
+            .GetOutputSchema(SchemaShapes.FromSchema(keyed.Schema));
+        Assert.Contains(estimated.Single(c => c.Name == "Probabilities").Annotations, a => a.Name == "SlotNames");
+        Assert.Contains(estimated.Single(c => c.Name == "Guess").Annotations, a => a.Name == "KeyValues");
+    }
+
+    [NeedsAssets]
+    [Fact]
     public void Transferred_network_with_the_keras_head_ends_in_ml_net_multiclass_columns()
     {
         var options = new TransferLearningOptions { Assets = new(TestAssets.Root), Strategy = TransferStrategy.HeadOnly, Epochs = 1, ImageSize = 32, BatchSize = 8, Seed = 2 };
@@ -199,9 +229,9 @@ public class ScoringChainTests(ITestOutputHelper output)
         Assert.True(max <= 1e-4f, $"ML.NET chain vs the exported network: {max}");
     }
 
-    private static void AssertMulticlassColumns(DataViewSchema schema, string[] classes)
+    private static void AssertMulticlassColumns(DataViewSchema schema, string[] classes, string scoreColumn = "Score", string predictedLabelColumn = "PredictedLabel")
     {
-        var score = schema["Score"];
+        var score = schema[scoreColumn];
         var vector = Assert.IsType<VectorDataViewType>(score.Type);
         Assert.Equal(NumberDataViewType.Single, vector.ItemType);
         Assert.Equal(classes.Length, vector.Size);
@@ -210,7 +240,7 @@ public class ScoringChainTests(ITestOutputHelper output)
         score.GetSlotNames(ref names);
         Assert.Equal(classes, names.DenseValues().Select(n => n.ToString()));
 
-        var predicted = schema["PredictedLabel"];
+        var predicted = schema[predictedLabelColumn];
         var key = Assert.IsType<KeyDataViewType>(predicted.Type);
         Assert.Equal((ulong)classes.Length, key.Count);
         VBuffer<ReadOnlyMemory<char>> values = default;
