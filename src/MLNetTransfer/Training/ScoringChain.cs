@@ -1,6 +1,5 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using Microsoft.ML.Runtime;
 using Microsoft.ML.Transforms;
 using MLNetTransfer.Featurization;
 using MLNetTransfer.Onnx;
