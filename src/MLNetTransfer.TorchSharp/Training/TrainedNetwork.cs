@@ -86,7 +86,8 @@ public sealed class TrainedNetwork : IDisposable
     /// The network as a fitted ML.NET model (the scoring chain <see cref="TransferLearningTrainer"/> returns), for networks
     /// trained directly with <see cref="Train"/> or <see cref="Transfer"/>: image column in
     /// (a path, or encoded bytes, as in <paramref name="input"/>), ML.NET's multiclass columns out — <c>Score</c>, a
-    /// known-size probability vector in <see cref="Labels"/> order, and <c>PredictedLabel</c>, a scalar key whose key
+    /// known-size probability vector in <see cref="Labels"/> order with <see cref="Labels"/> as slot names, and
+    /// <c>PredictedLabel</c>, a scalar key whose key
     /// values are <see cref="Labels"/>. It needs no label column and survives <c>mlContext.Model.Save/Load</c>.
     /// </summary>
     /// <param name="ml">The context whose transforms build the chain.</param>

@@ -107,7 +107,7 @@ public sealed class TransferLearningTrainer : IEstimator<TransferLearningTransfo
 
     /// <summary>
     /// Input: the image column (path text or encoded bytes) and the label (key). Output: adds <c>Score</c> (known-size float
-    /// vector) and <c>PredictedLabel</c> (scalar key).
+    /// vector with the class names as slot names) and <c>PredictedLabel</c> (scalar key).
     /// </summary>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
@@ -119,10 +119,13 @@ public sealed class TransferLearningTrainer : IEstimator<TransferLearningTransfo
                 $"Schema mismatch for label column '{Options.LabelColumnName}': expected Key, got {label.ItemType}{(label.Kind == SchemaShape.Column.VectorKind.Scalar ? "" : " vector")}. " +
                 $"Add ml.Transforms.Conversion.MapValueToKey(\"{Options.LabelColumnName}\") before the trainer.");
         var columns = inputSchema.Where(c => c.Name != Options.ScoreColumnName && c.Name != Options.PredictedLabelColumnName).ToList();
-        columns.Add(SchemaShapes.Column(Options.ScoreColumnName, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single));
-        // The predicted key carries the label's key values, as ML.NET's multiclass trainers declare (MapKeyToValue needs them).
+        // As ML.NET's multiclass trainers declare: Score's slots are named after the label's key values, and the predicted
+        // key carries those key values (MapKeyToValue needs them).
+        var keyValues = label.Annotations.Where(a => a.Name == "KeyValues").ToArray();
+        columns.Add(SchemaShapes.Column(Options.ScoreColumnName, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single,
+            annotations: new SchemaShape(keyValues.Length > 0 ? [SchemaShapes.Column("SlotNames", SchemaShape.Column.VectorKind.Vector, TextDataViewType.Instance)] : [])));
         columns.Add(SchemaShapes.Column(Options.PredictedLabelColumnName, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.UInt32, isKey: true,
-            new SchemaShape(label.Annotations.Where(a => a.Name == "KeyValues"))));
+            new SchemaShape(keyValues)));
         return new SchemaShape(columns);
     }
 

@@ -6,7 +6,8 @@ namespace MLNetTransfer.Training;
 
 /// <summary>
 /// What <see cref="TransferLearningTrainer.Fit"/> returns: the ML.NET scoring chain (decode → resize → pixels → the exported
-/// network → <c>Score</c>, <c>PredictedLabel</c>) together with the <see cref="Run"/> that produced it. In a pipeline it is
+/// network up to its final layer → ML.NET's multiclass scorer holding that layer: <c>Score</c> with the class names as slot
+/// names, <c>PredictedLabel</c>) together with the <see cref="Run"/> that produced it. In a pipeline it is
 /// <c>model.LastTransformer</c> when the trainer is the last step, or found by type among a <c>TransformerChain</c>'s
 /// transformers. <c>mlContext.Model.Save</c> writes the scoring chain alone: a loaded model scores the same but is that
 /// chain, without <see cref="Run"/> (save the network with <see cref="TrainedNetwork.Save"/> or

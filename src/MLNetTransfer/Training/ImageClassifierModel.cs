@@ -89,7 +89,8 @@ public sealed class ImageClassifierModel : IDisposable
             score.GetSlotNames(ref names);
             return [.. names.DenseValues().Select(n => n.ToString())];
         }
-        // ONNX-scored chains carry no slot names: the predicted key's values (or the label key's) are the classes, in score order.
+        // Chains that end in ONNX scores carry no slot names (fine-tuned models saved by earlier versions): the predicted
+        // key's values (or the label key's) are the classes, in score order.
         var label = new[] { "PredictedLabel", "Label" }.Select(n => output.GetColumnOrNull(n))
                         .FirstOrDefault(c => c is { } col && col.Type is KeyDataViewType && col.HasKeyValues())
                     ?? throw new InvalidDataException("The model has no class names (no Score slot names, no PredictedLabel or Label key values).");
