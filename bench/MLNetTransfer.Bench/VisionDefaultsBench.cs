@@ -30,6 +30,9 @@ internal static class VisionDefaultsBench
             ("photos-dev", Scan(Path.Combine(assets, "datasets/photos-dev/train"), quick ? 30 : null), Scan(Path.Combine(assets, "datasets/photos-dev/test"), null)),
         };
         string[] backbones = Candidates();
+        // VISION_SETS=cifar or =photos runs one of the two; VISION_STANDARDIZE=1 trains the drop-in on standardized values.
+        var only = Environment.GetEnvironmentVariable("VISION_SETS");
+        if (only is not null) sets = [.. sets.Where(s => s.Name.StartsWith(only, StringComparison.OrdinalIgnoreCase))];
         Console.WriteLine("| data | backbone | drop-in default | fit s | linear probe | fit s |");
         Console.WriteLine("|---|---|---|---|---|---|");
         foreach (var (name, train, test) in sets)
@@ -53,7 +56,11 @@ internal static class VisionDefaultsBench
         IDataView Load(IReadOnlyList<LabeledImage> images) => ml.Data.LoadFromEnumerable(images.Select(i => new Row { Image = File.ReadAllBytes(i.Path), Label = i.Label }));
         var keys = ml.Transforms.Conversion.MapValueToKey("Label").Fit(Load(train));
         var clock = Stopwatch.StartNew();
-        var options = new ImageClassificationTrainer.Options { FeatureColumnName = "Image", LabelColumnName = "Label", BackboneOverride = backbone };
+        var options = new ImageClassificationTrainer.Options
+        {
+            FeatureColumnName = "Image", LabelColumnName = "Label", BackboneOverride = backbone,
+            StandardizeOverride = Environment.GetEnvironmentVariable("VISION_STANDARDIZE") == "1" ? true : null,
+        };
         using var model = ml.MulticlassClassification.Trainers.ImageClassification(options).Fit(ml.Data.ShuffleRows(keys.Transform(Load(train)), seed: 1));
         double seconds = clock.Elapsed.TotalSeconds;
         return (ml.MulticlassClassification.Evaluate(model.Transform(keys.Transform(Load(test)))).MicroAccuracy, seconds);

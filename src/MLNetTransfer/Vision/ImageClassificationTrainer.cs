@@ -258,14 +258,23 @@ public sealed partial class ImageClassificationTrainer : IEstimator<ImageClassif
         },
     };
 
-    // Featurizer → ML.NET's scorer over the layer → drop the bottleneck column. Fitting these reads no rows.
+    // Featurizer → ML.NET's scorer over the layer → drop the bottleneck column. Fitting these reads no rows. ML.NET's
+    // scorer writes only the names Score and PredictedLabel; other names the options give are copies of those columns.
     private TransformerChain<ITransformer> BuildChain(MLContext ml, FeaturizeImageTransformer featurizer, IDataView trainData, float[][] weights, float[] bias)
     {
+        const string score = "Score", predictedLabel = "PredictedLabel";
         var featurized = featurizer.Transform(trainData);
-        var scorer = MulticlassLinearModel.Create(env.Host, weights, bias, featurized.Schema, BottleneckColumn, options.LabelColumnName,
-            options.ScoreColumnName, options.PredictedLabelColumnName);
-        var drop = ml.Transforms.DropColumns(BottleneckColumn).Fit(scorer.Transform(featurized));
-        return new TransformerChain<ITransformer>(featurizer, scorer, drop);
+        var scorer = MulticlassLinearModel.Create(env.Host, weights, bias, featurized.Schema, BottleneckColumn, options.LabelColumnName, score, predictedLabel);
+        var drop = new List<string> { BottleneckColumn };
+        IEstimator<ITransformer> finish = new EstimatorChain<ITransformer>();
+        foreach (var (wanted, written) in new[] { (options.ScoreColumnName, score), (options.PredictedLabelColumnName, predictedLabel) })
+            if (wanted != written)
+            {
+                finish = finish.Append(ml.Transforms.CopyColumns(wanted, written));
+                drop.Add(written);
+            }
+        var finished = finish.Append(ml.Transforms.DropColumns([.. drop])).Fit(scorer.Transform(featurized));
+        return new TransformerChain<ITransformer>([featurizer, scorer, .. finished]);
     }
 
     private static void TryDelete(string folder)

@@ -364,6 +364,28 @@ public class ImageClassificationTrainerTests(ITestOutputHelper output)
         Assert.Single(log, l => l.StartsWith("Architecture InceptionV3 runs ResNet-18", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public void Other_score_and_predicted_label_names_carry_MLNets_columns_under_those_names()
+    {
+        var ml = new MLContext(seed: 1);
+        var rows = TestAssets.PhotosSubset(TestAssets.PhotosDevTrain, 6, "hat", "shoes")
+            .Select(i => new InMemoryImageData { Image = File.ReadAllBytes(i.Path), Label = i.Label }).ToList();
+        var data = ml.Transforms.Conversion.MapValueToKey("Label").Fit(ml.Data.LoadFromEnumerable(rows)).Transform(ml.Data.LoadFromEnumerable(rows));
+        using var model = ml.MulticlassClassification.Trainers.ImageClassification(new ImageClassificationTrainer.Options
+        {
+            FeatureColumnName = "Image", LabelColumnName = "Label", ScoreColumnName = "Probabilities", PredictedLabelColumnName = "Guess",
+            Epoch = 2, EarlyStoppingCriteria = null,
+        }).Fit(data);
+        var schema = model.Transform(data).Schema;
+        Assert.Null(schema.GetColumnOrNull("Score"));
+        Assert.Null(schema.GetColumnOrNull("PredictedLabel"));
+        VBuffer<ReadOnlyMemory<char>> names = default;
+        schema["Probabilities"].GetSlotNames(ref names);
+        Assert.Equal(["hat", "shoes"], names.DenseValues().Select(n => n.ToString()));
+        Assert.Equal(["hat", "shoes"], KeyValues(schema, "Guess"));
+        Assert.Equal(rows.Count, model.Transform(data).GetColumn<uint>("Guess").Count());
+    }
+
     [Theory]
     [InlineData(0, 0)]
     [InlineData(1, 13)]
