@@ -8,14 +8,14 @@ namespace MLNetTransfer.Vision;
 /// One of ML.NET's own learning-rate schedulers (ExponentialLRDecay, PolynomialLRDecay, LsrDecay: public classes whose
 /// rate function is internal) as this library's schedule. The rate comes from ML.NET's own code, called by reflection with
 /// the train state ML.NET gives it (epoch, batch index in the epoch, batch size, batches per epoch), so it is the rate
-/// ML.NET would use at that step. ML.NET 5.0.x is pinned; a change there fails at construction, not silently.
+/// ML.NET would use at that step. ML.NET 6.0.x is pinned; a change there fails at construction, not silently.
 /// </summary>
 internal sealed record MlNetSchedule : LearningRateSchedule
 {
     private static readonly MethodInfo RateMethod = typeof(LearningRateScheduler).GetMethod("GetLearningRate", BindingFlags.Instance | BindingFlags.NonPublic)
-        ?? throw new MissingMethodException("ML.NET's LearningRateScheduler.GetLearningRate changed; this MLNetTransfer build needs Microsoft.ML 5.0.x.");
+        ?? throw new MissingMethodException("ML.NET's LearningRateScheduler.GetLearningRate changed; this MLNetTransfer build needs Microsoft.ML 6.0.x.");
     private static readonly Type StateType = typeof(LearningRateScheduler).Assembly.GetType("Microsoft.ML.Trainers.DnnTrainState")
-        ?? throw new MissingMemberException("ML.NET's DnnTrainState changed; this MLNetTransfer build needs Microsoft.ML 5.0.x.");
+        ?? throw new MissingMemberException("ML.NET's DnnTrainState changed; this MLNetTransfer build needs Microsoft.ML 6.0.x.");
 
     private readonly LearningRateScheduler scheduler;
     private readonly int batchSize;
