@@ -95,7 +95,7 @@ internal static class FeaturizationBench
         for (int i = 0; i < paths.Count; i++)
         {
             using var original = SKBitmap.Decode(paths[i]);
-            using var bitmap = original.Resize(new SKImageInfo(size, size, SKColorType.Rgba8888), SKFilterQuality.Medium);
+            using var bitmap = original.Resize(new SKImageInfo(size, size, SKColorType.Rgba8888), MLNetTransfer.Data.RawImage.Medium);
             var px = bitmap.GetPixelSpan();
             for (int p = 0; p < size * size; p++)
                 for (int c = 0; c < 3; c++)

@@ -282,7 +282,7 @@ internal static class ResNet18Bench
         for (int i = 0; i < paths.Count; i++)
         {
             using var original = SKBitmap.Decode(paths[i]);
-            using var bitmap = original.Resize(new SKImageInfo(size, size, SKColorType.Rgba8888), SKFilterQuality.Medium);
+            using var bitmap = original.Resize(new SKImageInfo(size, size, SKColorType.Rgba8888), MLNetTransfer.Data.RawImage.Medium);
             var px = bitmap.GetPixelSpan();
             for (int c = 0; c < 3; c++)
             {

@@ -62,7 +62,7 @@ public static class GradCam
     {
         int h = map.GetLength(0), w = map.GetLength(1);
         using var original = SKBitmap.Decode(imagePath) ?? throw new InvalidDataException($"{imagePath}: corrupt or unsupported image.");
-        using var image = original.Resize(new SKImageInfo(w, h, SKColorType.Rgba8888, SKAlphaType.Unpremul), SKFilterQuality.Medium);
+        using var image = original.Resize(new SKImageInfo(w, h, SKColorType.Rgba8888, SKAlphaType.Unpremul), MLNetTransfer.Data.RawImage.Medium);
         using var output = new SKBitmap(new SKImageInfo(w, h, SKColorType.Rgba8888, SKAlphaType.Unpremul));
         for (int y = 0; y < h; y++)
             for (int x = 0; x < w; x++)

@@ -43,7 +43,7 @@ public static class OnnxTorchImporter
         for (int i = 0; i < imageFiles.Count; i++)
         {
             using var decoded = SKBitmap.Decode(imageFiles[i]) ?? throw new InvalidDataException($"{imageFiles[i]}: not a readable image.");
-            using var bitmap = decoded.Resize(new SKImageInfo(size, size, SKColorType.Rgba8888, SKAlphaType.Unpremul), SKFilterQuality.Medium);
+            using var bitmap = decoded.Resize(new SKImageInfo(size, size, SKColorType.Rgba8888, SKAlphaType.Unpremul), MLNetTransfer.Data.RawImage.Medium);
             var px = bitmap.GetPixelSpan();
             for (int p = 0; p < size * size; p++)
                 for (int c = 0; c < 3; c++)
@@ -63,12 +63,14 @@ public static class OnnxTorchImporter
         OnnxGraphEdits.MakeInputDimsSymbolic(symbolic, module.InputName, "N", null, "H", "W");
         bool quantized = OnnxDequantizer.IsQuantized(symbolic);
         var twin = quantized ? OnnxDequantizer.ToFloat(symbolic) : symbolic;
-        int[] shape = [count, 3, height, width];
+        long[] shape = [count, 3, height, width];
         float[] Ort(OnnxModel m)
         {
             using var session = new InferenceSession(m.ToByteArray());
-            using var results = session.Run([NamedOnnxValue.CreateFromTensor(module.InputName, new DenseTensor<float>(input, shape))]);
-            return results.First().AsTensor<float>().ToArray();
+            using var runOptions = new RunOptions();
+            using var value = OrtValue.CreateTensorValueFromMemory(input, shape);
+            using var results = session.Run(runOptions, [module.InputName], [value], [session.OutputNames[0]]);
+            return results[0].GetTensorDataAsSpan<float>().ToArray();
         }
         var reference = Ort(twin);
         float[] torchOut;

@@ -59,7 +59,7 @@ public static class BackboneCatalog
     public const string ResNet18Package = "Microsoft.ML.DnnImageFeaturizer.ResNet18";
 
     /// <summary>The version of <see cref="ResNet18Package"/> whose files' sizes and sha256 are recorded here.</summary>
-    public const string ResNet18PackageVersion = "0.23.1";
+    public const string ResNet18PackageVersion = "0.24.0";
 
     /// <summary>
     /// ResNet-18 (ImageNet-1k, fp32, CNTK 2.6 export at opset 8) from ML.NET's own NuGet package
@@ -218,9 +218,10 @@ public static class BackboneCatalog
         try
         {
             using var session = new InferenceSession(probe.ToByteArray());
-            var zeros = new DenseTensor<float>(new float[3 * size * size], [1, 3, size, size]);
-            using var results = session.Run([NamedOnnxValue.CreateFromTensor(inputName, zeros)]);
-            var width = (int)results.First().AsTensor<float>().Length;
+            using var runOptions = new RunOptions();
+            using var zeros = OrtValue.CreateTensorValueFromMemory(new float[3 * size * size], [1, 3, size, size]);
+            using var results = session.Run(runOptions, [inputName], [zeros], ["mlnt_embedding_probe"]);
+            var width = (int)results[0].GetTensorTypeAndShape().ElementCount;
             return width > 0 ? width : throw new OnnxFormatException($"{model.Source}: tensor '{tensor}' is empty for a {size}×{size} image.");
         }
         catch (OnnxRuntimeException ex)

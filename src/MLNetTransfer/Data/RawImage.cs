@@ -54,10 +54,13 @@ internal static class RawImage
         var planes = DecodeToPlanes(encoded, source, out int w, out int h);
         if (w == width && h == height) return planes;
         using var original = SKBitmap.Decode(encoded);
-        using var resized = original.Resize(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul), SKFilterQuality.Medium)
+        using var resized = original.Resize(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul), Medium)
             ?? throw new InvalidDataException($"{source}: could not be resized to {width}x{height}.");
         return InterleavedToPlanes(resized.GetPixelSpan(), width, height, bgra: false);
     }
+
+    /// <summary>What SkiaSharp 2.88's <c>SKFilterQuality.Medium</c> meant: bilinear, with the nearest mipmap level when shrinking.</summary>
+    internal static readonly SKSamplingOptions Medium = new(SKFilterMode.Linear, SKMipmapMode.Nearest);
 
     /// <summary>4-byte interleaved pixels (RGBA, or BGRA when <paramref name="bgra"/>) to RGB planes; alpha is dropped.</summary>
     internal static byte[] InterleavedToPlanes(ReadOnlySpan<byte> px, int width, int height, bool bgra)

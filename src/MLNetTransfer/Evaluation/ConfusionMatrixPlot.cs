@@ -1,47 +1,45 @@
 using MLNetTransfer.IO;
-using OxyPlot;
-using OxyPlot.Axes;
-using OxyPlot.Series;
+using ScottPlot;
 
 namespace MLNetTransfer.Evaluation;
 
-/// <summary>Renders a confusion matrix as a PNG heat map with counts in the cells (OxyPlot on SkiaSharp 2.88).</summary>
+/// <summary>Renders a confusion matrix as a PNG heat map with counts in the cells (ScottPlot on SkiaSharp 3).</summary>
 public static class ConfusionMatrixPlot
 {
-    /// <summary>Builds the OxyPlot model: rows are true labels (top to bottom), columns predicted labels.</summary>
-    public static PlotModel Build(ConfusionMatrixData matrix, string title = "Confusion matrix")
-    {
-        int k = matrix.Labels.Length;
-        // HeatMapSeries indexes Data[x, y]; y grows upwards, so row 0 (first true label) goes on top.
-        var data = new double[k, k];
-        for (int t = 0; t < k; t++)
-            for (int p = 0; p < k; p++)
-                data[p, k - 1 - t] = matrix.Counts[t][p];
+    private static readonly IColormap WhiteToBlue = new ScottPlot.Colormaps.CustomInterpolated([Colors.White, new Color(8, 48, 107)]);
 
-        var model = new PlotModel { Title = title, Background = OxyColors.White };
-        model.Axes.Add(new LinearColorAxis { Position = AxisPosition.Right, Palette = OxyPalette.Interpolate(64, OxyColors.White, OxyColor.FromRgb(8, 48, 107)), Minimum = 0, IsAxisVisible = false });
-        model.Axes.Add(CategoryAxis(AxisPosition.Bottom, "predicted", matrix.Labels, angle: -45));
-        model.Axes.Add(CategoryAxis(AxisPosition.Left, "true", [.. matrix.Labels.Reverse()], angle: 0));
-        model.Series.Add(new HeatMapSeries
-        {
-            X0 = 0, X1 = k - 1, Y0 = 0, Y1 = k - 1,
-            Data = data,
-            RenderMethod = HeatMapRenderMethod.Rectangles,
-            LabelFormatString = "0",
-            // Dark cells get white numbers so every count stays readable.
-            TextColor = OxyColors.Black,
-            LabelFontSize = k <= 12 ? 0.25 : 0.18,
-        });
-        return model;
-    }
-
-    /// <summary>Renders the PNG; the size grows with the number of classes.</summary>
+    /// <summary>Renders the PNG: rows are true labels (top to bottom), columns predicted labels; the size grows with the number of classes.</summary>
     public static PngImage Render(ConfusionMatrixData matrix, string title = "Confusion matrix")
     {
-        int side = Math.Clamp(160 + 48 * matrix.Labels.Length, 400, 2000);
-        using var stream = new MemoryStream();
-        new OxyPlot.SkiaSharp.PngExporter { Width = side, Height = side }.Export(Build(matrix, title), stream);
-        return new PngImage(stream.ToArray());
+        int k = matrix.Labels.Length;
+        int side = Math.Clamp(160 + 48 * k, 400, 2000);
+        var counts = new double[k, k];
+        int max = 0;
+        for (int t = 0; t < k; t++)
+            for (int p = 0; p < k; p++)
+            {
+                counts[t, p] = matrix.Counts[t][p];
+                max = Math.Max(max, matrix.Counts[t][p]);
+            }
+
+        var plot = Plots.New(title);
+        Plots.Heatmap(plot, counts, WhiteToBlue, 0, Math.Max(max, 1));
+        // Heatmap row 0 is drawn at the top (y = k − 1); dark cells get white numbers so every count stays readable.
+        float fontSize = k <= 12 ? 14 : 10;
+        for (int t = 0; t < k; t++)
+            for (int p = 0; p < k; p++)
+            {
+                var text = plot.Add.Text(matrix.Counts[t][p].ToString(System.Globalization.CultureInfo.InvariantCulture), p, k - 1 - t);
+                text.Alignment = Alignment.MiddleCenter;
+                text.LabelFontSize = fontSize;
+                text.LabelFontColor = matrix.Counts[t][p] > 0.5 * max ? Colors.White : Colors.Black;
+                if (Plots.SansFont is not null) text.LabelFontName = Plots.SansFont;
+            }
+        Plots.Categories(plot.Axes.Bottom, matrix.Labels, rotation: -45);
+        Plots.Categories(plot.Axes.Left, matrix.Labels, reversed: true);
+        plot.XLabel("predicted");
+        plot.YLabel("true");
+        return new PngImage(Plots.Png(plot, side, side));
     }
 
     /// <summary>Renders the PNG, writes it atomically and returns it (a notebook shows it inline).</summary>
@@ -50,12 +48,5 @@ public static class ConfusionMatrixPlot
         var image = Render(matrix, title);
         AtomicFile.WriteAllBytes(path, image.Bytes);
         return image;
-    }
-
-    private static CategoryAxis CategoryAxis(AxisPosition position, string title, string[] labels, double angle)
-    {
-        var axis = new CategoryAxis { Position = position, Title = title, Angle = angle, GapWidth = 0, IsZoomEnabled = false };
-        axis.Labels.AddRange(labels);
-        return axis;
     }
 }

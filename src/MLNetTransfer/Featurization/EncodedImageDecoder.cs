@@ -66,7 +66,7 @@ internal static class EncodedImageDecoder
 
     /// <summary>
     /// Marks an <see cref="MLImage"/> member as an image of unknown size (what LoadImages outputs). ML.NET's own
-    /// <c>[ImageType]</c> without a size fails to register in ML.NET 5.0.1 (it asks for a positive height).
+    /// <c>[ImageType]</c> without a size failed to register in ML.NET 5.0.1 (it asks for a positive height).
     /// </summary>
     [AttributeUsage(AttributeTargets.Field | AttributeTargets.Property)]
     internal sealed class UnsizedImageTypeAttribute : DataViewTypeAttribute

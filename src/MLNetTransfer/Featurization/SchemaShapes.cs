@@ -7,14 +7,14 @@ namespace MLNetTransfer.Featurization;
 /// <summary>
 /// Helpers for <see cref="IEstimator{T}.GetOutputSchema"/> in code outside ML.NET, where
 /// <see cref="SchemaShape.Column"/>'s constructor and <c>SchemaShape.Create</c> are internal: the constructor is
-/// reached by reflection (ML.NET 5.0.1 is pinned; a change there fails loudly here, not silently).
+/// reached by reflection (ML.NET 6.0.0 is pinned; a change there fails loudly here, not silently).
 /// </summary>
 internal static class SchemaShapes
 {
     private static readonly ConstructorInfo ColumnConstructor =
         typeof(SchemaShape.Column).GetConstructor(BindingFlags.NonPublic | BindingFlags.Instance,
             [typeof(string), typeof(SchemaShape.Column.VectorKind), typeof(DataViewType), typeof(bool), typeof(SchemaShape)])
-        ?? throw new MissingMethodException("ML.NET's SchemaShape.Column constructor changed; this MLNetTransfer build needs Microsoft.ML 5.0.x.");
+        ?? throw new MissingMethodException("ML.NET's SchemaShape.Column constructor changed; this MLNetTransfer build needs Microsoft.ML 6.0.x.");
 
     /// <summary>A schema-shape column.</summary>
     public static SchemaShape.Column Column(string name, SchemaShape.Column.VectorKind kind, DataViewType itemType, bool isKey = false,

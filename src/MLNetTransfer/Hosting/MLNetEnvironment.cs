@@ -7,7 +7,7 @@ namespace MLNetTransfer.Hosting;
 /// <summary>
 /// The caller's ML.NET environment behind a catalog (<c>mlContext.Transforms</c>, <c>mlContext.MulticlassClassification.Trainers</c>):
 /// its seed, its log (<c>mlContext.Log</c>) and its cancellation (<c>mlContext.CancelExecution()</c>). ML.NET keeps the
-/// accessor internal to its own assemblies (<c>IInternalCatalog.Environment</c>), so it is read by reflection; ML.NET 5.0.x
+/// accessor internal to its own assemblies (<c>IInternalCatalog.Environment</c>), so it is read by reflection; ML.NET 6.0.x
 /// is pinned, and a change there fails loudly here.
 /// </summary>
 internal sealed class MLNetEnvironment
@@ -48,7 +48,7 @@ internal sealed class MLNetEnvironment
         ArgumentNullException.ThrowIfNull(catalog);
         var accessor = catalog.GetType().GetInterfaces().FirstOrDefault(i => i.FullName == "Microsoft.ML.Data.IInternalCatalog")
                            ?.GetProperty("Environment")
-                       ?? throw new MissingMemberException($"{catalog.GetType().Name} does not expose ML.NET's IInternalCatalog.Environment; this MLNetTransfer build needs Microsoft.ML 5.0.x.");
+                       ?? throw new MissingMemberException($"{catalog.GetType().Name} does not expose ML.NET's IInternalCatalog.Environment; this MLNetTransfer build needs Microsoft.ML 6.0.x.");
         return new MLNetEnvironment((IHostEnvironment)accessor.GetValue(catalog)!);
     }
 

@@ -1,10 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLNetTransfer.IO;
-using OxyPlot;
-using OxyPlot.Axes;
-using OxyPlot.Legends;
-using OxyPlot.Series;
+using ScottPlot;
 
 namespace MLNetTransfer.Insight;
 
@@ -85,16 +82,21 @@ public static class ActiveLearning
     /// <summary>Writes the accuracy-vs-labels curve of both strategies as a PNG.</summary>
     public static void SaveCurve(IReadOnlyList<ActiveLearningRound> rounds, string path)
     {
-        var model = new PlotModel { Title = "Active learning: test accuracy vs labelled images", Background = OxyColors.White };
-        model.Legends.Add(new Legend { LegendPosition = LegendPosition.BottomRight });
-        model.Axes.Add(new LinearAxis { Position = AxisPosition.Bottom, Title = "labelled images" });
-        model.Axes.Add(new LinearAxis { Position = AxisPosition.Left, Title = "accuracy" });
-        var u = new LineSeries { Title = "uncertainty sampling", MarkerType = MarkerType.Circle };
-        var r = new LineSeries { Title = "random sampling", MarkerType = MarkerType.Square, LineStyle = LineStyle.Dash };
-        foreach (var round in rounds) { u.Points.Add(new DataPoint(round.Labeled, round.UncertaintyAccuracy)); r.Points.Add(new DataPoint(round.Labeled, round.RandomAccuracy)); }
-        model.Series.Add(u);
-        model.Series.Add(r);
-        AtomicFile.Write(path, s => new OxyPlot.SkiaSharp.PngExporter { Width = 800, Height = 500 }.Export(model, s));
+        var plot = Evaluation.Plots.New("Active learning: test accuracy vs labelled images");
+        double[] labeled = [.. rounds.Select(r => (double)r.Labeled)];
+        var u = plot.Add.Scatter(labeled, [.. rounds.Select(x => x.UncertaintyAccuracy)]);
+        u.LegendText = "uncertainty sampling";
+        u.MarkerShape = MarkerShape.FilledCircle;
+        u.MarkerSize = 7;
+        var r = plot.Add.Scatter(labeled, [.. rounds.Select(x => x.RandomAccuracy)]);
+        r.LegendText = "random sampling";
+        r.MarkerShape = MarkerShape.FilledSquare;
+        r.MarkerSize = 7;
+        r.LinePattern = LinePattern.Dashed;
+        plot.XLabel("labelled images");
+        plot.YLabel("accuracy");
+        plot.ShowLegend(Alignment.LowerRight);
+        AtomicFile.WriteAllBytes(path, Evaluation.Plots.Png(plot, 800, 500));
     }
 
     private static (ITransformer Model, double Accuracy) Fit(MLContext ml, IReadOnlyList<float[]> pool, int[] labels, HashSet<int> chosen,

@@ -1,8 +1,5 @@
 using System.Numerics.Tensors;
 using MLNetTransfer.IO;
-using OxyPlot;
-using OxyPlot.Axes;
-using OxyPlot.Series;
 
 namespace MLNetTransfer.Insight;
 
@@ -61,20 +58,15 @@ public static class EmbeddingSimilarity
     {
         int n = similarity.GetLength(0);
         var data = new double[n, n];
-        for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) data[j, n - 1 - i] = similarity[i, j];
-        var model = new PlotModel { Title = title, Background = OxyColors.White };
-        model.Axes.Add(new LinearColorAxis { Position = AxisPosition.Right, Palette = OxyPalettes.Viridis(100), Minimum = -1, Maximum = 1 });
-        var x = new CategoryAxis { Position = AxisPosition.Bottom, Angle = -90, GapWidth = 0, FontSize = n > 40 ? 6 : 9 };
-        var y = new CategoryAxis { Position = AxisPosition.Left, GapWidth = 0, FontSize = n > 40 ? 6 : 9 };
-        x.Labels.AddRange(labels);
-        y.Labels.AddRange(labels.Reverse());
-        model.Axes.Add(x);
-        model.Axes.Add(y);
-        model.Series.Add(new HeatMapSeries { X0 = 0, X1 = n - 1, Y0 = 0, Y1 = n - 1, Data = data, RenderMethod = HeatMapRenderMethod.Rectangles });
+        for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) data[i, j] = similarity[i, j];
+        var plot = Evaluation.Plots.New(title);
+        var heatmap = Evaluation.Plots.Heatmap(plot, data, new ScottPlot.Colormaps.Viridis(), -1, 1);
+        plot.Add.ColorBar(heatmap);
+        float fontSize = n > 40 ? 7 : 10;
+        Evaluation.Plots.Categories(plot.Axes.Bottom, labels, fontSize: fontSize, rotation: -90);
+        Evaluation.Plots.Categories(plot.Axes.Left, labels, reversed: true, fontSize: fontSize);
         int side = Math.Clamp(200 + 14 * n, 500, 2400);
-        using var stream = new MemoryStream();
-        new OxyPlot.SkiaSharp.PngExporter { Width = side, Height = side }.Export(model, stream);
-        var image = new Evaluation.PngImage(stream.ToArray());
+        var image = new Evaluation.PngImage(Evaluation.Plots.Png(plot, side, side));
         AtomicFile.WriteAllBytes(path, image.Bytes);
         return image;
     }

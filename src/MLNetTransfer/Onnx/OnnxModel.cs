@@ -100,16 +100,16 @@ public sealed class OnnxModel
     }
 
     /// <summary>
-    /// The newest default-domain opset accepted: the newest ONNX Runtime 1.31 loads (a test pins it to ORT). A newer model
+    /// The newest default-domain opset accepted: the newest ONNX Runtime 1.32 loads (a test pins it to ORT). A newer model
     /// is refused when read, with its version in the message, instead of failing later inside the runtime.
     /// </summary>
-    public const int MaxSupportedOpset = 26;
+    public const int MaxSupportedOpset = 28;
 
     private void Validate()
     {
         if (Proto.Graph is null) throw new OnnxFormatException($"{Source}: not a valid ONNX model: no graph (is this an ONNX file?).");
         if (OpsetVersion() > MaxSupportedOpset)
-            throw new OnnxFormatException($"{Source}: opset {OpsetVersion()} is newer than this build supports (up to {MaxSupportedOpset}, ONNX Runtime 1.31); re-export the model at opset {MaxSupportedOpset} or lower.");
+            throw new OnnxFormatException($"{Source}: opset {OpsetVersion()} is newer than this build supports (up to {MaxSupportedOpset}, ONNX Runtime 1.32); re-export the model at opset {MaxSupportedOpset} or lower.");
         if (Graph.Node.Count == 0) throw new OnnxFormatException($"{Source}: the graph has no nodes.");
         var initializers = Graph.Initializer.Select(t => t.Name).ToHashSet();
         if (!Graph.Input.Any(i => !initializers.Contains(i.Name)))

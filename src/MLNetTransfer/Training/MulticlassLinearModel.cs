@@ -12,7 +12,7 @@ namespace MLNetTransfer.Training;
 /// holding the given weights. Its output is exactly ML.NET's: <c>Score</c> a 1-D float vector of class probabilities
 /// with the class names as <c>SlotNames</c>, <c>PredictedLabel</c> a key carrying the label's key values; it saves and
 /// loads with ML.NET's own code. The constructors are internal to ML.NET, so they are found by reflection; Microsoft.ML
-/// 5.0.x is pinned (Directory.Packages.props), and a change there fails here with a message, never with a wrong model.
+/// 6.0.x is pinned (Directory.Packages.props), and a change there fails here with a message, never with a wrong model.
 /// </summary>
 internal static class MulticlassLinearModel
 {
@@ -34,7 +34,7 @@ internal static class MulticlassLinearModel
         DataViewSchema trainSchema, string featureColumn, string labelColumn, string scoreColumn, string predictedLabelColumn)
     {
         if (ParametersConstructor is null || TransformerConstructor is null)
-            throw new MissingMemberException("ML.NET's MaximumEntropyModelParameters or MulticlassPredictionTransformer constructors changed; this MLNetTransfer build needs Microsoft.ML 5.0.x.");
+            throw new MissingMemberException("ML.NET's MaximumEntropyModelParameters or MulticlassPredictionTransformer constructors changed; this MLNetTransfer build needs Microsoft.ML 6.0.x.");
         int classes = bias.Length, width = weights[0].Length;
         var rows = weights.Select(w => new VBuffer<float>(width, (float[])w.Clone())).ToArray();
         var names = ClassNames(trainSchema[labelColumn], classes);

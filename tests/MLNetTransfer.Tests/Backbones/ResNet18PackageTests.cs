@@ -122,7 +122,7 @@ public class ResNet18PackageTests(ITestOutputHelper output)
         foreach (var f in files)
         {
             using var original = SKBitmap.Decode(f);
-            using var big = original.Resize(new SKImageInfo(224, 224, SKColorType.Rgba8888, SKAlphaType.Unpremul), SKFilterQuality.Medium);
+            using var big = original.Resize(new SKImageInfo(224, 224, SKColorType.Rgba8888, SKAlphaType.Unpremul), MLNetTransfer.Data.RawImage.Medium);
             var path = dir.Combine(Path.GetFileNameWithoutExtension(f) + ".png");
             using (var stream = File.Create(path)) big.Encode(stream, SKEncodedImageFormat.Png, 100);
             result.Add(path);

@@ -42,4 +42,36 @@ public class BytesInputTests
         for (int i = 0; i < a.Count; i++) for (int j = 0; j < 1280; j++) maxLoaded = Math.Max(maxLoaded, Math.Abs(a[i][j] - c[i][j]));
         Assert.True(maxLoaded <= 1e-5f, $"saved bytes featurizer vs in-process max diff {maxLoaded}");
     }
+
+    [Fact]
+    public void Photos_of_other_sizes_as_bytes_get_ml_net_resize_images_pixels_bit_for_bit()
+    {
+        // Photos (400 px short side, long sides up to 936) are decoded at the network's size. ML.NET's chain (what a saved
+        // model runs) resizes them with ResizeImages (IsoCrop, centre; a Mitchell cubic in ImageAnalytics 6); the streaming
+        // path decodes bytes itself and must give the same pixels.
+        var ml = new MLContext(1);
+        var files = ImageFolder.Scan(TestAssets.Dir("datasets/photos-dev/test"), new ImageFolderOptions { MaxPerClass = 1, ValidateImages = false }).Images;
+        var rows = files.Select(f => (File.ReadAllBytes(f.Path), f.Label)).ToList();
+        var view = ml.Data.LoadImagesFromBytes(rows);
+        using var fitted = ml.Transforms.FeaturizeImage(new FeaturizeImageOptions
+        {
+            Backbone = BackboneCatalog.MobileNetV2Int8, Assets = new(TestAssets.Root), InputColumnName = ImageColumns.Bytes,
+        }).Fit(view);
+        int w = fitted.DecodeWidth, h = fitted.DecodeHeight;
+        Assert.Equal(fitted.NetworkSize, w);
+        var chainPixels = fitted.DecodeChain.Transform(view).GetColumn<float[]>(FeaturizeImageTransformer.PixelColumn).ToList();
+        Assert.Equal(rows.Count, chainPixels.Count);
+        for (int i = 0; i < rows.Count; i++)
+        {
+            var direct = new float[3 * w * h];
+            MlImagePlanes.DecodeScaled(rows[i].Item1, files[i].Path, w, h, direct);
+            Assert.True(chainPixels[i].AsSpan().SequenceEqual(direct), $"{files[i].Path}: direct decode differs from ML.NET's LoadImages → ResizeImages");
+        }
+
+        var streamed = fitted.Transform(view).GetColumn<float[]>("Features").ToList();
+        var rowByRow = fitted.MlNetChain.Transform(view).GetColumn<float[]>("Features").ToList();
+        float max = 0;
+        for (int i = 0; i < rows.Count; i++) for (int j = 0; j < streamed[i].Length; j++) max = Math.Max(max, Math.Abs(streamed[i][j] - rowByRow[i][j]));
+        Assert.True(max <= 1e-5f, $"streamed vs ML.NET chain max diff {max}");
+    }
 }

@@ -12,16 +12,24 @@ internal static class OrtRunner
         Run(model.ToByteArray(), inputName, new DenseTensor<float>(data, shape), outputs);
 
     public static Dictionary<string, (float[] Data, int[] Shape)> Run<T>(byte[] model, string inputName, DenseTensor<T> input, params string[] outputs)
+        where T : unmanaged
     {
         using var options = new SessionOptions { IntraOpNumThreads = 2 };
         using var session = new InferenceSession(model, options);
-        using var results = session.Run([NamedOnnxValue.CreateFromTensor(inputName, input)], outputs);
-        return results.ToDictionary(r => r.Name, r =>
+        using var runOptions = new RunOptions();
+        string[] names = outputs.Length > 0 ? outputs : [.. session.OutputNames];
+        using var value = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, input.Buffer, [.. input.Dimensions.ToArray().Select(d => (long)d)]);
+        using var results = session.Run(runOptions, [inputName], [value], names);
+        var outputsByName = new Dictionary<string, (float[] Data, int[] Shape)>();
+        for (int i = 0; i < names.Length; i++)
         {
-            if (r.Value is DenseTensor<byte> b) return (b.ToArray().Select(v => (float)v).ToArray(), b.Dimensions.ToArray());
-            var t = r.AsTensor<float>();
-            return (t.ToArray(), t.Dimensions.ToArray());
-        });
+            var info = results[i].GetTensorTypeAndShape();
+            float[] data = info.ElementDataType == TensorElementType.UInt8
+                ? [.. results[i].GetTensorDataAsSpan<byte>().ToArray().Select(v => (float)v)]
+                : results[i].GetTensorDataAsSpan<float>().ToArray();
+            outputsByName[names[i]] = (data, [.. info.Shape.Select(d => (int)d)]);
+        }
+        return outputsByName;
     }
 
     /// <summary>Real CIFAR test images resized to size×size (Skia bilinear), as RGBA bytes.</summary>
@@ -32,7 +40,7 @@ internal static class OrtRunner
         foreach (var f in files)
         {
             using var original = SKBitmap.Decode(f);
-            using var bitmap = original.Resize(new SKImageInfo(size, size, SKColorType.Rgba8888, SKAlphaType.Unpremul), SKFilterQuality.Medium);
+            using var bitmap = original.Resize(new SKImageInfo(size, size, SKColorType.Rgba8888, SKAlphaType.Unpremul), MLNetTransfer.Data.RawImage.Medium);
             result.Add(bitmap.GetPixelSpan().ToArray());
         }
         return result;
@@ -42,7 +50,7 @@ internal static class OrtRunner
     public static byte[] CifarRgba(string file, int size)
     {
         using var original = SKBitmap.Decode(file);
-        using var bitmap = original.Resize(new SKImageInfo(size, size, SKColorType.Rgba8888, SKAlphaType.Unpremul), SKFilterQuality.Medium);
+        using var bitmap = original.Resize(new SKImageInfo(size, size, SKColorType.Rgba8888, SKAlphaType.Unpremul), MLNetTransfer.Data.RawImage.Medium);
         return bitmap.GetPixelSpan().ToArray();
     }
 

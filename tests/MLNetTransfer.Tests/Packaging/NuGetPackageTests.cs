@@ -76,14 +76,14 @@ public class NuGetPackageTests(PackedFeed packed, ITestOutputHelper output)
         var (nupkg, deps) = Packed("MLNetTransfer",
             "lib/net10.0/MLNetTransfer.dll", "lib/net10.0/MLNetTransfer.xml", "interactive-extensions/dotnet/extension.dib");
         Assert.Contains("FeaturizeImage", ReadEntry(nupkg, "lib/net10.0/MLNetTransfer.xml"));
-        Assert.Equal("5.0.1", deps["Microsoft.ML"]);
-        Assert.Equal("5.0.1", deps["Microsoft.ML.ImageAnalytics"]);
-        Assert.Equal("5.0.1", deps["Microsoft.ML.OnnxTransformer"]);
-        Assert.Equal("1.31.1", deps["Microsoft.ML.OnnxRuntime"]);
+        Assert.Equal("6.0.0", deps["Microsoft.ML"]);
+        Assert.Equal("6.0.0", deps["Microsoft.ML.ImageAnalytics"]);
+        Assert.Equal("6.0.0", deps["Microsoft.ML.OnnxTransformer"]);
+        Assert.Equal("1.32.0", deps["Microsoft.ML.OnnxRuntime"]);
         // The point of the split: frozen features need neither TorchSharp nor LibTorch (about 600 MB per platform).
         Assert.DoesNotContain(deps.Keys, d => d.Contains("torch", StringComparison.OrdinalIgnoreCase));
         // ResNet-18 comes from ML.NET's own package, a dependency: its 64 MB of ONNX must not be shipped again in ours.
-        Assert.Equal("0.23.1", deps["Microsoft.ML.DnnImageFeaturizer.ResNet18"]);
+        Assert.Equal("0.24.0", deps["Microsoft.ML.DnnImageFeaturizer.ResNet18"]);
         using (var zip = ZipFile.OpenRead(nupkg))
             Assert.DoesNotContain(zip.Entries, e => e.FullName.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase));
 
