@@ -47,19 +47,26 @@ public sealed class TransferLearningTrainer : IEstimator<TransferLearningTransfo
     /// <summary>Trains and returns the ML.NET scoring chain, with the run (<see cref="TransferLearningTransformer.Run"/>).</summary>
     /// <exception cref="ArgumentOutOfRangeException">The label is not a key, or the image column is neither text nor bytes.</exception>
     /// <exception cref="ArgumentException">Fewer than two classes, or an empty validation split.</exception>
-    /// <exception cref="InvalidDataException">An image does not decode (the message names the file or the row).</exception>
+    /// <exception cref="InvalidDataException">An image that passed the checks fails to decode in full (the message names it).</exception>
+    /// <remarks>
+    /// An image that cannot be read or decoded is skipped, as ML.NET's image classification trainer does: one line per
+    /// image in <c>mlContext.Log</c> (channel TransferLearning) naming its row or file and the reason.
+    /// </remarks>
     public TransferLearningTransformer Fit(IDataView input)
     {
         GetOutputSchema(SchemaShapes.FromSchema(input.Schema));
         bool bytes = SchemaShapes.RequireImage(SchemaShapes.FromSchema(input.Schema), Options.ImageColumnName);
         if (Options.ValidationSet is { } given) CheckSameImageKind(given, bytes);
         var labels = KeyNames(input.Schema[Options.LabelColumnName]);
-        var rows = Read(input, bytes, "training data", validation: false);
+        int skipped = 0;
+        var rows = Read(input, bytes, "training data", validation: false, ref skipped);
         var present = rows.Select(r => r.Label).Distinct().Count();
-        if (present < 2) throw new ArgumentException($"Training needs images of at least 2 classes; the data has {present} ({rows.Count} rows).");
+        if (present < 2)
+            throw new ArgumentException($"Training needs images of at least 2 classes; the data has {present} ({rows.Count} usable rows, " +
+                                        $"{skipped} skipped as unreadable: see mlContext.Log).");
 
         List<ImageRow> train = rows, validation = [];
-        if (Options.ValidationSet is { } explicitValidation) validation = Read(explicitValidation, bytes, "validation set", validation: true);
+        if (Options.ValidationSet is { } explicitValidation) validation = Read(explicitValidation, bytes, "validation set", validation: true, ref skipped);
         else if (Options.ValidationFraction > 0)
         {
             var split = Stratified.Split(rows, r => r.Label.ToString(), Options.ValidationFraction, Options.Seed);
@@ -140,7 +147,7 @@ public sealed class TransferLearningTrainer : IEstimator<TransferLearningTransfo
     /// <summary>One labelled image: a path, or encoded bytes (then <see cref="Source"/> names the row).</summary>
     private sealed record ImageRow(string Source, byte[]? Bytes, int Label);
 
-    private List<ImageRow> Read(IDataView data, bool bytes, string what, bool validation)
+    private List<ImageRow> Read(IDataView data, bool bytes, string what, bool validation, ref int skipped)
     {
         var keys = data.GetColumn<uint>(Options.LabelColumnName).ToList();
         var rows = new List<ImageRow>(keys.Count);
@@ -157,8 +164,8 @@ public sealed class TransferLearningTrainer : IEstimator<TransferLearningTransfo
                 var encoded = buffer.DenseValues().ToArray();
                 string source = $"Row {i} of the {what}, column '{Options.ImageColumnName}'";
                 // Checked here, where the row is known: inside ML.NET's cursor a bad image surfaces without its position.
-                if (EncodedImageDecoder.Problem(encoded) is { } problem) throw new InvalidDataException($"{source}: {problem}.");
-                if (keys[i] > 0) rows.Add(new ImageRow(source, encoded, (int)keys[i] - 1)); // key 0 = missing label: left out
+                if (EncodedImageDecoder.Problem(encoded) is { } problem) Skip($"{source}: {problem}", ref skipped);
+                else if (keys[i] > 0) rows.Add(new ImageRow(source, encoded, (int)keys[i] - 1)); // key 0 = missing label: left out
                 RowRead?.Invoke(validation, i);
                 i++;
             }
@@ -167,10 +174,32 @@ public sealed class TransferLearningTrainer : IEstimator<TransferLearningTransfo
         var paths = data.GetColumn<string>(Options.ImageColumnName).ToList();
         for (int i = 0; i < paths.Count; i++)
         {
-            if (keys[i] > 0) rows.Add(new ImageRow(paths[i], null, (int)keys[i] - 1));
+            if (FileProblem(paths[i]) is { } problem) Skip($"Row {i} of the {what}, {paths[i]}: {problem}", ref skipped);
+            else if (keys[i] > 0) rows.Add(new ImageRow(paths[i], null, (int)keys[i] - 1));
             RowRead?.Invoke(validation, i);
         }
         return rows;
+    }
+
+    private void Skip(string line, ref int skipped)
+    {
+        skipped++;
+        env.Info("TransferLearning", $"{line}; skipped.");
+    }
+
+    // A file that is missing, empty or not an image by its header (reading the header only: a full decode happens once,
+    // when the pixels are stored).
+    private static string? FileProblem(string path)
+    {
+        if (!File.Exists(path)) return "file not found";
+        try
+        {
+            using var stream = File.OpenRead(path);
+            if (stream.Length == 0) return "empty file";
+            using var codec = SkiaSharp.SKCodec.Create(stream);
+            return codec is null || codec.Info.Width <= 0 ? "not a supported image" : null;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { return ex.Message; }
     }
 
     private ImagePixelStore DecodeAll(List<ImageRow> rows, bool bytes, int width, int height)

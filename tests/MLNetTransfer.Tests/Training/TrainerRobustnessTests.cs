@@ -18,6 +18,59 @@ public class TrainerRobustnessTests
 
     private static readonly string[] Digits = [.. Enumerable.Range(0, 10).Select(d => d.ToString())];
 
+    public sealed class BytesRow
+    {
+        public byte[] Image = [];
+        public string Label = "";
+    }
+
+    public sealed class PathRow
+    {
+        public string Image = "";
+        public string Label = "";
+    }
+
+    [Fact]
+    public void Images_that_cannot_be_decoded_are_skipped_and_logged_for_bytes_and_for_paths_as_MLNet_does()
+    {
+        var ml = new MLContext(seed: 1);
+        var log = new List<string>();
+        ml.Log += (_, e) => { if (e.Source == "TransferLearning") lock (log) log.Add(e.RawMessage); };
+        var good = TestAssets.CifarSubset(TestAssets.Cifar10Train, 4).Where(i => i.Label is "cat" or "ship").ToList();
+        using var dir = new TempDir();
+        File.WriteAllBytes(dir.Combine("empty.jpg"), []);
+        File.WriteAllText(dir.Combine("text.jpg"), "not an image");
+        var options = new TransferLearningOptions { Assets = new(TestAssets.Root), Strategy = TransferStrategy.HeadOnly, Epochs = 1, ImageSize = 32, BatchSize = 4, ValidationFraction = 0 };
+
+        var bytes = good.Select(i => new BytesRow { Image = File.ReadAllBytes(i.Path), Label = i.Label }).ToList();
+        bytes.Insert(2, new BytesRow { Image = [], Label = "cat" });
+        bytes.Insert(5, new BytesRow { Image = "<html>"u8.ToArray(), Label = "ship" });
+        var bytesData = ml.Transforms.Conversion.MapValueToKey("Label").Fit(ml.Data.LoadFromEnumerable(bytes)).Transform(ml.Data.LoadFromEnumerable(bytes));
+        using (var model = ml.MulticlassClassification.Trainers.TransferLearning(options with { ImageColumnName = "Image" }).Fit(bytesData))
+            Assert.NotEmpty(model.Run.Network.History); // it trained
+        Assert.Contains(log, l => l.StartsWith("Row 2 of the training data, column 'Image': empty byte array; skipped", StringComparison.Ordinal));
+        Assert.Contains(log, l => l.StartsWith("Row 5 of the training data, column 'Image': 6 bytes that are not a supported encoded image", StringComparison.Ordinal));
+        Assert.Contains(log, l => l.StartsWith($"{good.Count} training and 0 validation images", StringComparison.Ordinal));
+
+        log.Clear();
+        var paths = good.Select(i => new PathRow { Image = i.Path, Label = i.Label }).ToList();
+        paths.Insert(1, new PathRow { Image = dir.Combine("empty.jpg"), Label = "cat" });
+        paths.Insert(3, new PathRow { Image = dir.Combine("text.jpg"), Label = "ship" });
+        paths.Insert(4, new PathRow { Image = dir.Combine("missing.jpg"), Label = "ship" });
+        var pathData = ml.Transforms.Conversion.MapValueToKey("Label").Fit(ml.Data.LoadFromEnumerable(paths)).Transform(ml.Data.LoadFromEnumerable(paths));
+        using (ml.MulticlassClassification.Trainers.TransferLearning(options with { ImageColumnName = "Image" }).Fit(pathData)) { }
+        Assert.Equal(3, log.Count(l => l.EndsWith("; skipped.", StringComparison.Ordinal)));
+        Assert.Contains(log, l => l.Contains("missing.jpg: file not found"));
+        Assert.Contains(log, l => l.StartsWith($"{good.Count} training and 0 validation images", StringComparison.Ordinal));
+
+        // Only one class keeps images: the error says so and counts the skipped ones.
+        var oneClass = bytes.Where(r => r.Label == "cat" || r.Image.Length < 10).ToList();
+        var oneClassData = ml.Transforms.Conversion.MapValueToKey("Label").Fit(ml.Data.LoadFromEnumerable(oneClass)).Transform(ml.Data.LoadFromEnumerable(oneClass));
+        var message = Assert.Throws<ArgumentException>(() => ml.MulticlassClassification.Trainers.TransferLearning(options with { ImageColumnName = "Image" }).Fit(oneClassData)).Message;
+        Assert.Contains("at least 2 classes", message);
+        Assert.Contains("2 skipped", message);
+    }
+
     private static TransferLearningOptions Options(string workspace) => new()
     {
         Strategy = TransferStrategy.Scratch, ImageSize = 28, BatchSize = 50, Epochs = 3, LearningRate = 2e-3, WorkspacePath = workspace,
