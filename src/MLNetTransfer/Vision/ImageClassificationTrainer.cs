@@ -27,14 +27,16 @@ public sealed partial class ImageClassificationTrainer : IEstimator<ImageClassif
     private readonly MLNetEnvironment env;
     // ML.NET's trainer logs on a channel of its own host, so its messages read "[Source=ImageClassificationTrainer;
     // ImageClassificationTrainer, Kind=…] …", which apps written for it filter on; this one does the same.
-    private readonly Microsoft.ML.Runtime.IHost host;
+    // One channel for the trainer's life, as ML.NET keeps one: a channel per message would add its start, finish and
+    // dispose lines to the log for every metrics line.
+    private readonly Microsoft.ML.Runtime.IChannel channel;
     private readonly Options options;
     private readonly Backbones.BackboneInfo backbone;
 
     internal ImageClassificationTrainer(MLNetEnvironment env, Options options)
     {
         this.env = env;
-        host = env.Host.Register(Channel);
+        channel = env.Host.Register(Channel).Start(Channel);
         this.options = options ?? throw new ArgumentNullException(nameof(options));
         Validate(options);
         var mapping = ArchitectureBackbones.Resolve(options.Arch);
@@ -241,7 +243,6 @@ public sealed partial class ImageClassificationTrainer : IEstimator<ImageClassif
 
     private void Log(string message, Microsoft.ML.Runtime.ChannelMessageKind kind = Microsoft.ML.Runtime.ChannelMessageKind.Info)
     {
-        using var channel = host.Start(Channel);
         if (kind == Microsoft.ML.Runtime.ChannelMessageKind.Trace) channel.Trace(Microsoft.ML.Runtime.MessageSensitivity.None, message);
         else channel.Info(Microsoft.ML.Runtime.MessageSensitivity.None, message);
     }
