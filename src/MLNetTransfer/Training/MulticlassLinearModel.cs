@@ -43,6 +43,30 @@ internal static class MulticlassLinearModel
             [env, parameters, trainSchema, featureColumn, labelColumn, scoreColumn, predictedLabelColumn]);
     }
 
+    /// <summary>
+    /// The step after the scorer: ML.NET's scorer writes only the names Score and PredictedLabel, so other names the caller
+    /// asked for become copies of those columns (annotations included), and the originals and <paramref name="drop"/> go.
+    /// Fitting it reads no rows.
+    /// </summary>
+    public static IReadOnlyList<ITransformer> Finish(MLContext ml, IDataView scored, string scoreColumn, string predictedLabelColumn, params string[] drop)
+    {
+        var dropped = new List<string>(drop);
+        IEstimator<ITransformer> finish = new EstimatorChain<ITransformer>();
+        foreach (var (wanted, written) in new[] { (scoreColumn, ScoreColumn), (predictedLabelColumn, PredictedLabelColumn) })
+            if (wanted != written)
+            {
+                finish = finish.Append(ml.Transforms.CopyColumns(wanted, written));
+                dropped.Add(written);
+            }
+        return [.. finish.Append(ml.Transforms.DropColumns([.. dropped])).Fit(scored)];
+    }
+
+    /// <summary>The score column ML.NET's scorer writes.</summary>
+    public const string ScoreColumn = "Score";
+
+    /// <summary>The predicted-label column ML.NET's scorer writes.</summary>
+    public const string PredictedLabelColumn = "PredictedLabel";
+
     /// <summary>The label key's values as text (ML.NET's model summary names classes with them), or null when it has none.</summary>
     private static string[]? ClassNames(DataViewSchema.Column label, int classes)
     {

@@ -23,8 +23,6 @@ internal static class ScoringChain
     internal const string ImageColumn = "__mlnt_image";
     /// <summary>The graph output the network's class probabilities are read from (what the exporter writes).</summary>
     private const string OnnxScore = "Score";
-    private const string MlNetScore = "Score";
-    private const string MlNetPredictedLabel = "PredictedLabel";
     /// <summary>The penultimate features (the final linear layer's input), a graph output and an ML.NET column dropped at the end.</summary>
     internal const string FeatureColumn = "__mlnt_features";
     /// <summary>The label column of the scorer's train schema; it carries the class names as key values and is never read from data.</summary>
@@ -63,18 +61,9 @@ internal static class ScoringChain
         {
             var features = featurize.Transform(input);
             var scorer = MulticlassLinearModel.Create(ml, layer.Weights, layer.Bias, TrainSchema(ml, features.Schema[FeatureColumn].Type, labels),
-                FeatureColumn, TrainLabelColumn, MlNetScore, MlNetPredictedLabel);
-            // ML.NET's scorer always writes Score and PredictedLabel (the names it is given must be those); other names are
-            // copies (annotations included) of those columns.
-            var drop = new List<string> { ImageColumn, FeaturizerGraph.InputName, FeatureColumn };
-            IEstimator<ITransformer> finish = new EstimatorChain<ITransformer>();
-            foreach (var (wanted, written) in new[] { (scoreColumn, MlNetScore), (predictedLabelColumn, MlNetPredictedLabel) })
-                if (wanted != written)
-                {
-                    finish = finish.Append(ml.Transforms.CopyColumns(wanted, written));
-                    drop.Add(written);
-                }
-            var finished = finish.Append(ml.Transforms.DropColumns([.. drop])).Fit(scorer.Transform(features));
+                FeatureColumn, TrainLabelColumn, MulticlassLinearModel.ScoreColumn, MulticlassLinearModel.PredictedLabelColumn);
+            var finished = MulticlassLinearModel.Finish(ml, scorer.Transform(features), scoreColumn, predictedLabelColumn,
+                ImageColumn, FeaturizerGraph.InputName, FeatureColumn);
             return new TransformerChain<ITransformer>([.. featurize, scorer, .. finished]);
         }
         catch

@@ -263,18 +263,10 @@ public sealed partial class ImageClassificationTrainer : IEstimator<ImageClassif
     // scorer writes only the names Score and PredictedLabel; other names the options give are copies of those columns.
     private TransformerChain<ITransformer> BuildChain(MLContext ml, FeaturizeImageTransformer featurizer, IDataView trainData, float[][] weights, float[] bias)
     {
-        const string score = "Score", predictedLabel = "PredictedLabel";
         var featurized = featurizer.Transform(trainData);
-        var scorer = MulticlassLinearModel.Create(env.Host, weights, bias, featurized.Schema, BottleneckColumn, options.LabelColumnName, score, predictedLabel);
-        var drop = new List<string> { BottleneckColumn };
-        IEstimator<ITransformer> finish = new EstimatorChain<ITransformer>();
-        foreach (var (wanted, written) in new[] { (options.ScoreColumnName, score), (options.PredictedLabelColumnName, predictedLabel) })
-            if (wanted != written)
-            {
-                finish = finish.Append(ml.Transforms.CopyColumns(wanted, written));
-                drop.Add(written);
-            }
-        var finished = finish.Append(ml.Transforms.DropColumns([.. drop])).Fit(scorer.Transform(featurized));
+        var scorer = MulticlassLinearModel.Create(env.Host, weights, bias, featurized.Schema, BottleneckColumn, options.LabelColumnName,
+            MulticlassLinearModel.ScoreColumn, MulticlassLinearModel.PredictedLabelColumn);
+        var finished = MulticlassLinearModel.Finish(ml, scorer.Transform(featurized), options.ScoreColumnName, options.PredictedLabelColumnName, BottleneckColumn);
         return new TransformerChain<ITransformer>([featurizer, scorer, .. finished]);
     }
 
