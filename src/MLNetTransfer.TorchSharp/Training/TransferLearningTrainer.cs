@@ -125,15 +125,7 @@ public sealed class TransferLearningTrainer : IEstimator<TransferLearningTransfo
             throw new ArgumentOutOfRangeException(nameof(inputSchema),
                 $"Schema mismatch for label column '{Options.LabelColumnName}': expected Key, got {label.ItemType}{(label.Kind == SchemaShape.Column.VectorKind.Scalar ? "" : " vector")}. " +
                 $"Add ml.Transforms.Conversion.MapValueToKey(\"{Options.LabelColumnName}\") before the trainer.");
-        var columns = inputSchema.Where(c => c.Name != Options.ScoreColumnName && c.Name != Options.PredictedLabelColumnName).ToList();
-        // As ML.NET's multiclass trainers declare: Score's slots are named after the label's key values, and the predicted
-        // key carries those key values (MapKeyToValue needs them).
-        var keyValues = label.Annotations.Where(a => a.Name == "KeyValues").ToArray();
-        columns.Add(SchemaShapes.Column(Options.ScoreColumnName, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single,
-            annotations: new SchemaShape(keyValues.Length > 0 ? [SchemaShapes.Column("SlotNames", SchemaShape.Column.VectorKind.Vector, TextDataViewType.Instance)] : [])));
-        columns.Add(SchemaShapes.Column(Options.PredictedLabelColumnName, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.UInt32, isKey: true,
-            new SchemaShape(keyValues)));
-        return new SchemaShape(columns);
+        return SchemaShapes.WithMulticlassOutputs(inputSchema, label, Options.ScoreColumnName, Options.PredictedLabelColumnName);
     }
 
     private void CheckSameImageKind(IDataView validation, bool bytes)

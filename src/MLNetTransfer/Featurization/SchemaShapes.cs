@@ -25,6 +25,20 @@ internal static class SchemaShapes
     public static SchemaShape WithFloatVector(SchemaShape input, string name, int size) =>
         new(input.Where(c => c.Name != name).Append(Column(name, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single)));
 
+    /// <summary>
+    /// Input columns plus (replacing same-named ones) what ML.NET's multiclass trainers declare: a float vector
+    /// <paramref name="score"/> whose slots are named after the label's key values, and a key
+    /// <paramref name="predictedLabel"/> carrying those key values (MapKeyToValue needs them).
+    /// </summary>
+    public static SchemaShape WithMulticlassOutputs(SchemaShape input, SchemaShape.Column label, string score, string predictedLabel)
+    {
+        var keyValues = label.Annotations.Where(a => a.Name == "KeyValues").ToArray();
+        var slotNames = keyValues.Length > 0 ? new[] { Column("SlotNames", SchemaShape.Column.VectorKind.Vector, TextDataViewType.Instance) } : [];
+        return new(input.Where(c => c.Name != score && c.Name != predictedLabel)
+            .Append(Column(score, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single, annotations: new SchemaShape(slotNames)))
+            .Append(Column(predictedLabel, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.UInt32, isKey: true, new SchemaShape(keyValues))));
+    }
+
     /// <summary>The column with that name, or null.</summary>
     public static SchemaShape.Column? Find(SchemaShape input, string name) =>
         input.Where(c => c.Name == name).Select(c => (SchemaShape.Column?)c).LastOrDefault();

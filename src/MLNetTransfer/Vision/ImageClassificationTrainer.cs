@@ -107,13 +107,7 @@ public sealed partial class ImageClassificationTrainer : IEstimator<ImageClassif
         if (!label.IsKey || label.Kind != SchemaShape.Column.VectorKind.Scalar)
             throw new ArgumentOutOfRangeException(nameof(inputSchema),
                 $"Schema mismatch for label column '{options.LabelColumnName}': expected a key (e.g. from ml.Transforms.Conversion.MapValueToKey), got {label.ItemType}.");
-        var keyValues = label.Annotations.Where(a => a.Name == "KeyValues").ToArray();
-        var columns = inputSchema.ToDictionary(c => c.Name);
-        columns[options.ScoreColumnName] = SchemaShapes.Column(options.ScoreColumnName, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single,
-            annotations: new SchemaShape(keyValues.Length > 0 ? [SchemaShapes.Column("SlotNames", SchemaShape.Column.VectorKind.Vector, TextDataViewType.Instance)] : []));
-        columns[options.PredictedLabelColumnName] = SchemaShapes.Column(options.PredictedLabelColumnName, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.UInt32,
-            isKey: true, annotations: new SchemaShape(keyValues));
-        return new SchemaShape(columns.Values);
+        return SchemaShapes.WithMulticlassOutputs(inputSchema, label, options.ScoreColumnName, options.PredictedLabelColumnName);
     }
 
     private int ClassCount(DataViewSchema.Column label)

@@ -80,6 +80,14 @@ public class ImageClassificationTrainerTests(ITestOutputHelper output)
         return (model, ml.MulticlassClassification.Evaluate(model.Transform(test)));
     }
 
+    /// <summary>The messages the trainer writes to <paramref name="ml"/>'s log, from ML.NET's source name for it.</summary>
+    private static List<string> TrainerLog(MLContext ml)
+    {
+        var log = new List<string>();
+        ml.Log += (_, e) => { if (e.Source == "ImageClassificationTrainer; ImageClassificationTrainer") lock (log) log.Add(e.RawMessage); };
+        return log;
+    }
+
     private static ImageClassificationTransformer Trained(ITransformer model) =>
         ((IEnumerable<ITransformer>)model).OfType<ImageClassificationTransformer>().Single();
 
@@ -247,8 +255,7 @@ public class ImageClassificationTrainerTests(ITestOutputHelper output)
     public void Undecodable_images_are_skipped_logged_and_counted_and_at_prediction_a_bad_image_names_its_row()
     {
         var ml = new MLContext(seed: 1);
-        var log = new List<string>();
-        ml.Log += (_, e) => { if (e.Source == "ImageClassificationTrainer; ImageClassificationTrainer") lock (log) log.Add(e.RawMessage); };
+        var log = TrainerLog(ml);
         var goodRows = TestAssets.PhotosSubset(TestAssets.PhotosDevTrain, 12, "hat", "shoes")
             .Select(i => new InMemoryImageData { Image = File.ReadAllBytes(i.Path), Label = i.Label }).ToList();
         var junk = new (string Label, byte[] Bytes)[]
@@ -310,8 +317,7 @@ public class ImageClassificationTrainerTests(ITestOutputHelper output)
     public void Bottleneck_caches_take_the_options_file_names_and_are_reused_only_for_the_same_images()
     {
         var ml = new MLContext(seed: 1);
-        var log = new List<string>();
-        ml.Log += (_, e) => { if (e.Source == "ImageClassificationTrainer; ImageClassificationTrainer") lock (log) log.Add(e.RawMessage); };
+        var log = TrainerLog(ml);
         var (train, _, validation, folder) = PhotosSplit(ml);
         using var workspace = new TempDir();
         ImageClassificationTrainer.Options Options(bool reuse) => new()
@@ -349,8 +355,7 @@ public class ImageClassificationTrainerTests(ITestOutputHelper output)
     public void Every_architecture_trains_InceptionV3_on_ResNet18_and_the_mapping_is_logged_once()
     {
         var ml = new MLContext(seed: 1);
-        var log = new List<string>();
-        ml.Log += (_, e) => { if (e.Source == "ImageClassificationTrainer; ImageClassificationTrainer") lock (log) log.Add(e.RawMessage); };
+        var log = TrainerLog(ml);
         var (train, test, validation, folder) = PhotosSplit(ml);
         foreach (var arch in Enum.GetValues<ImageClassificationTrainer.Architecture>())
         {
